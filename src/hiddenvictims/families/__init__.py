@@ -1,0 +1,22 @@
+"""Model families: each module exposes ``fit(table, spec, sampler) -> Estimate``.
+
+The registry is closed: a spec's ``family`` selects one of these entries, never an import path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..estimate import Estimate
+from ..spec import SamplerSettings
+from ..table import CaptureTable
+from . import loglinear
+
+FAMILIES: dict[str, Callable[..., Estimate]] = {
+    "loglinear": loglinear.fit,
+}
+
+
+def fit(table: CaptureTable, spec, sampler: SamplerSettings) -> Estimate:
+    """Fit ``spec`` (any family) to ``table``."""
+    return FAMILIES[spec.family](table, spec, sampler)
