@@ -1,0 +1,136 @@
+"""Command-line interface: thin commands over the Python API.
+
+Bad input (InputError) ends in one line on stderr and exit code 2, with nothing written.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .errors import InputError
+
+app = typer.Typer(
+    name="hiddenvictims",
+    help=(
+        "Estimate how many people in a hidden population no list has seen (multiple systems "
+        "estimation), from two or more overlapping lists.\n\n"
+        "Start with:  hiddenvictims fit TABLE.csv --model models/independence.toml --out results/x"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+err_console = Console(stderr=True)
+
+DataArg = Annotated[
+    Path,
+    typer.Argument(
+        help="CSV table: one 0/1 column per list plus 'count' (pattern counts), or one row per "
+        "person with 0/1 list columns (records).",
+        show_default=False,
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same machine, same numbers.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")]
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _sampler(seed: int, draws: int | None, tune: int | None, chains: int | None, backend: str | None):
+    from .spec import SamplerSettings
+
+    values = {"seed": seed, "progressbar": sys.stderr.isatty()}
+    for key, value in (("draws", draws), ("tune", tune), ("chains", chains), ("backend", backend)):
+        if value is not None:
+            values[key] = value
+    from . import config
+
+    return config.parse(SamplerSettings, values, "command line")
+
+
+@app.command()
+def fit(
+    data: DataArg,
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model spec TOML (see models/).")] = Path(
+        "models/independence.toml"
+    ),
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder to write.")] = None,
+    seed: SeedOpt = 20261125,
+    strata: Annotated[
+        Optional[list[str]], typer.Option("--strata", help="Column(s) that label strata (repeatable).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto | patterns | records")] = "auto",
+    draws: Annotated[Optional[int], typer.Option(help="Posterior draws per chain.")] = None,
+    tune: Annotated[Optional[int], typer.Option(help="Tuning steps per chain.")] = None,
+    chains: Annotated[Optional[int], typer.Option(help="Number of chains.")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="auto | pymc | nutpie")] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Fit one model to a capture table and print the posterior of the population size."""
+    from .families import fit as fit_family
+    from .io import read_table
+    from .results import check_writable, save_estimate
+    from .spec import load_model_spec
+
+    if fmt not in ("auto", "patterns", "records"):
+        _fail(f"--format must be auto, patterns or records, not '{fmt}'")
+    try:
+        if out is not None:
+            check_writable(out, force)
+        table = read_table(data, fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
+        spec = load_model_spec(model)
+        sampler = _sampler(seed, draws, tune, chains, backend)
+        estimate = fit_family(table, spec, sampler)
+        from .console import print_estimate
+
+        print_estimate(estimate)
+        if out is not None:
+            save_estimate(estimate, out, force=force, config={"data": str(data), "model_file": str(model)})
+            Console().print(f"results written to {out}")
+    except InputError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def run(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG.toml", help="Run or scenario config.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Override output.dir.")] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Run a config from scenarios/: read its data, fit its model, write its results folder."""
+    from .runner import run_config
+
+    try:
+        run_config(config_path, out=out, force=force, console=Console())
+    except InputError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def datasets() -> None:
+    """List the public aggregate tables bundled with the package (usable as data.bundled)."""
+    from .data import benchmark_names, benchmark_path
+    from .io import read_table
+
+    console = Console()
+    for name in benchmark_names():
+        t = read_table(benchmark_path(name))
+        console.print(f"{name:34s} {t.n_lists} lists  {t.n_observed:>6,} observed  ({', '.join(t.lists)})")
+
+
+def main() -> None:
+    """Entry point of the ``hiddenvictims`` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
