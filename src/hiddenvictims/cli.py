@@ -129,6 +129,11 @@ def datasets() -> None:
 
 def main() -> None:
     """Entry point of the ``hiddenvictims`` command."""
+    import warnings
+
+    # Library chatter that says nothing about the user's estimate (see pyproject filterwarnings).
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+    warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor.*")
     app()
 
 

@@ -204,33 +204,32 @@ def structure_key(table: CaptureTable, spec: LoglinearSpec) -> tuple:
 
 # ---------------------------------------------------------------------------- notes
 def prior_only_terms(table: CaptureTable, spec: LoglinearSpec) -> list[str]:
-    """Interaction terms whose lists never appear together: only the prior pins them down.
+    """Parameters that only the prior pins down, in any stratum (see :mod:`hiddenvictims.checks`).
 
-    (A quick sufficient-statistic screen; the linear-programming existence check in
-    :mod:`hiddenvictims.checks` is the full test.)
+    Terms with no finite maximum-likelihood estimate (lists never seen together, or the
+    Fienberg-Rinaldo linear program finds them running off to infinity), terms the data do not
+    identify (rank deficiency, e.g. the highest-order interaction) and terms of lists that did
+    not operate. ``(intercept)`` among them means the data say nothing about N.
     """
-    terms = resolve_terms(spec, table.lists)
-    counts = table.flat_counts().sum(axis=0)
-    pats = table.patterns
-    out = []
-    for t in terms:
-        if len(t) < 2:
-            continue
-        if counts[pats[:, list(t)].all(axis=1)].sum() == 0:
-            out.append(term_name(t, table.lists))
-    if any(len(t) == table.n_lists for t in terms):
-        out.append(term_name(tuple(range(table.n_lists)), table.lists) + " (highest order: never identified)")
-    return sorted(set(out))
+    from ..checks import check_model
+
+    names: dict[str, None] = {}
+    for check in check_model(table, spec):
+        for name in check.affected:
+            names.setdefault(name, None)
+    return list(names)
 
 
 def describe(table: CaptureTable, spec: LoglinearSpec) -> list[str]:
-    notes = []
-    weak = prior_only_terms(table, spec)
-    if weak:
-        notes.append(
-            "Pinned down by the prior only (no overlap in the data): " + ", ".join(weak)
-            + f"; the interaction prior (sd {spec.priors.interaction_sd}) decides their values."
-        )
+    """Plain-language notes on existence and identifiability (empty when nothing to say)."""
+    from ..checks import check_model
+
+    notes: list[str] = []
+    for check in check_model(table, spec):
+        if check.status == 0 and not check.affected:
+            continue
+        prefix = f"Stratum {check.stratum}: " if table.is_stratified else ""
+        notes.append(prefix + check.message)
     return notes
 
 
