@@ -116,6 +116,58 @@ def run(
 
 
 @app.command()
+def compare(
+    data: DataArg,
+    model: Annotated[
+        Optional[list[Path]],
+        typer.Option("--model", "-m", help="Model spec TOML (repeatable). Default: independence, "
+                     "two-way, averaging over decomposable graphs, latent classes."),
+    ] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for table, plot, manifest.")] = None,
+    seed: SeedOpt = 20261125,
+    strata: Annotated[Optional[list[str]], typer.Option("--strata", help="Stratum column(s).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto | patterns | records")] = "auto",
+    draws: Annotated[Optional[int], typer.Option(help="Posterior draws per chain.")] = None,
+    chains: Annotated[Optional[int], typer.Option(help="Number of chains.")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="auto | pymc | nutpie")] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Fit several models to one table and show their estimates side by side (spread first)."""
+    from .compare import compare_models, default_specs, plot_comparison, specs_from_files
+    from .io import read_table
+    from .results import atomic_dir, check_writable, versions, write_json
+
+    if fmt not in ("auto", "patterns", "records"):
+        _fail(f"--format must be auto, patterns or records, not '{fmt}'")
+    try:
+        if out is not None:
+            check_writable(out, force)
+        table = read_table(data, fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
+        specs = specs_from_files(model) if model else default_specs()
+        sampler = _sampler(seed, draws, None, chains, backend)
+        comparison = compare_models(table, specs, sampler)
+    except InputError as exc:
+        _fail(str(exc))
+    frame = comparison.frame()
+    console = Console()
+    from .console import print_comparison
+
+    title = f"{data.name}: {table.n_observed:,} observed on {table.n_lists} lists"
+    print_comparison(frame, comparison.spread_sentence(), title, console)
+    if out is not None:
+        with atomic_dir(out, force=force) as tmp:
+            frame.to_csv(tmp / "compare.csv", index=False)
+            plot_comparison(frame, tmp / "compare.png", title=data.name)
+            write_json(tmp / "compare.json", {"spread": comparison.spread_sentence(),
+                                               "rows": frame.to_dict(orient="records")})
+            write_json(tmp / "manifest.json", {
+                "data_source": str(data), "data_hash": table.data_hash(), "seed": seed,
+                "models": [{"label": label, **est.model} for label, est in comparison.estimates],
+                "sampler": sampler.model_dump(mode="json"), "versions": versions()})
+        console.print(f"results written to {out}")
+
+
+@app.command()
 def datasets() -> None:
     """List the public aggregate tables bundled with the package (usable as data.bundled)."""
     from .data import benchmark_names, benchmark_path

@@ -49,3 +49,32 @@ def print_estimate(estimate: Estimate, console: Console | None = None, title: st
         console.print(f"[cyan]note:[/cyan] {note}")
     for warning in estimate.warnings():
         console.print(f"[bold yellow]warning:[/bold yellow] {warning}")
+
+
+def _finite(value: float, fmt: str) -> str:
+    """Diagnostics of exact (closed-form) posteriors are not MCMC numbers: show 'exact'."""
+    return fmt.format(value) if value == value else "exact"
+
+
+def comparison_table(frame: pd.DataFrame, title: str) -> Table:
+    """Models side by side: N median and interval, diagnostics, existence checks."""
+    pct = int(round(100 * INTERVAL_PROB))
+    table = Table(title=title, title_justify="left")
+    for col in ("model", "median N", f"{pct}% interval", "R-hat", "ESS", "existence check"):
+        table.add_column(col, justify="left" if col in ("model", "existence check") else "right",
+                         no_wrap=col != "existence check")
+    for row in frame.itertuples(index=False):
+        table.add_row(
+            row.model, f"{row.median:,.0f}", f"{row.lower:,.0f}–{row.upper:,.0f}",
+            _finite(row.max_rhat, "{:.3f}"), _finite(row.min_ess, "{:,.0f}"), row.checks,
+        )
+    return table
+
+
+def print_comparison(frame: pd.DataFrame, spread: str, title: str, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(spread)
+    console.print(comparison_table(frame, title))
+    for row in frame.itertuples(index=False):
+        if row.warnings:
+            console.print(f"[bold yellow]warning ({row.model}):[/bold yellow] {row.warnings}")
