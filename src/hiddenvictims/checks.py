@@ -54,7 +54,10 @@ STATUS_TEXT = {
     0: "the maximum-likelihood estimate exists and every remaining parameter is identifiable",
     1: "the extended maximum-likelihood estimate does not exist",
     2: "the extended maximum-likelihood estimate exists but parameters are not identifiable",
-    3: "the extended maximum-likelihood estimate does not exist and parameters are not identifiable",
+    3: (
+        "the extended maximum-likelihood estimate does not exist and parameters are not "
+        "identifiable"
+    ),
 }
 
 
@@ -183,7 +186,9 @@ def check_cells(
     counts = np.asarray(counts, dtype=np.float64)
     names = list(names)
     if design.shape != (len(counts), len(names)):
-        raise ValueError(f"design {design.shape} does not match {len(counts)} cells, {len(names)} names")
+        raise ValueError(
+            f"design {design.shape} does not match {len(counts)} cells, {len(names)} names"
+        )
     margins = design.T @ counts
     present = design.any(axis=0)
     present[0] = True
@@ -254,7 +259,9 @@ def _message(
             f"rising as {_join(diverging)} run off to plus or minus infinity together."
         )
     if not_ident:
-        parts.append(f"The data do not determine {_join(not_ident)} (the design is rank deficient).")
+        parts.append(
+            f"The data do not determine {_join(not_ident)} (the design is rank deficient)."
+        )
     if structural:
         parts.append(f"{_join(structural)} involve a list that did not operate here.")
     flagged = [*infinite, *not_ident, *structural]
@@ -263,7 +270,8 @@ def _message(
             "Status 0: no existence or identifiability problem; every parameter has a finite "
             "estimate fixed by the data."
         )
-    parts.append("Only the prior pins these down" + (f" ({prior_note})" if prior_note else "") + ".")
+    note = f" ({prior_note})" if prior_note else ""
+    parts.append(f"Only the prior pins these down{note}.")
     if intercept in flagged:
         parts.append(
             "This includes the intercept, the log expected count of people on no list: "
@@ -291,5 +299,7 @@ def check_model(table: CaptureTable, spec: LoglinearSpec) -> tuple[ExistenceChec
     out = []
     for s, label in enumerate(labels):
         cells = ~structural[s]
-        out.append(check_cells(x_obs[cells], counts[s, cells], names, stratum=label, prior_note=note))
+        out.append(
+            check_cells(x_obs[cells], counts[s, cells], names, stratum=label, prior_note=note)
+        )
     return tuple(out)

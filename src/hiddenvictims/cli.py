@@ -179,6 +179,11 @@ def datasets() -> None:
         console.print(f"{name:34s} {t.n_lists} lists  {t.n_observed:>6,} observed  ({', '.join(t.lists)})")
 
 
+from .scenarios.cli import scenario_app  # noqa: E402  (issue 5: `hiddenvictims scenario ...`)
+
+app.add_typer(scenario_app, name="scenario")
+
+
 def main() -> None:
     """Entry point of the ``hiddenvictims`` command."""
     import warnings

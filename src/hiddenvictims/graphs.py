@@ -102,7 +102,8 @@ def decompose(edge_mask: int, k: int) -> tuple[list[int], list[int]] | None:
     numbered = 0
     candidates: list[int] = []
     for _ in range(k):
-        v = max((u for u in range(k) if not numbered & vertex_bit(u, k)), key=lambda u: (weight[u], -u))
+        free = [u for u in range(k) if not numbered & vertex_bit(u, k)]
+        v = max(free, key=lambda u: (weight[u], -u))
         earlier = nbrs[v] & numbered
         for w in vertices_of(earlier, k):
             if (earlier & ~vertex_bit(w, k)) & ~nbrs[w]:
@@ -158,6 +159,19 @@ class GraphSet:
     def n_graphs(self) -> int:
         return int(self.edges.size)
 
+    def structure(self, g: int) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+        """Cliques and non-empty separators (with multiplicity) of graph ``g``, as tuples of
+        vertices; the coefficient is +1 exactly on cliques and -multiplicity on separators."""
+        cliques, separators = [], []
+        for s in np.flatnonzero(self.coef[g]):
+            members = tuple(vertices_of(int(s), self.k))
+            value = int(self.coef[g, s])
+            if value > 0:
+                cliques.append(members)
+            else:
+                separators += [members] * (-value)
+        return cliques, separators
+
 
 @lru_cache(maxsize=None)
 def induced_cycle_patterns(k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +190,8 @@ def induced_cycle_patterns(k: int) -> tuple[np.ndarray, np.ndarray]:
                 if perm[0] > perm[-1]:
                     continue  # each cycle once (not also reversed)
                 cycle = (first, *perm)
-                cm = sum(1 << index[tuple(sorted((cycle[i], cycle[(i + 1) % m])))] for i in range(m))
+                ring = [tuple(sorted((cycle[i], cycle[(i + 1) % m]))) for i in range(m)]
+                cm = sum(1 << index[p] for p in ring)
                 pms.append(pm)
                 cms.append(cm)
     return np.array(pms, dtype=np.int64), np.array(cms, dtype=np.int64)

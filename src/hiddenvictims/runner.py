@@ -16,6 +16,17 @@ def run_config(path: str | Path, out: str | Path | None = None, force: bool = Fa
                console: Console | None = None) -> Path:
     """Run the config at ``path``; returns the results folder. Raises InputError on bad input."""
     path = Path(path)
+    from .config import read_toml
+
+    raw = read_toml(path)
+    if "extends" in raw or "interventions" in raw or "sweep" in raw:
+        from .scenarios.run import run_scenario
+
+        return run_scenario(path, out=out, force=force, console=console)
+    if config_kind(path) == "netherlands":
+        from .netherlands import run_netherlands
+
+        return run_netherlands(path, out=out, force=force, console=console)
     cfg = load_run_config(path)
     target = output_dir(cfg, str(out) if out else None)
     check_writable(target, force)
@@ -30,3 +41,11 @@ def run_config(path: str | Path, out: str | Path | None = None, force: bool = Fa
     if console is not None:
         console.print(f"results written to {target}")
     return target
+
+
+def config_kind(path: str | Path) -> str | None:
+    """The top-level ``kind`` of a run config (``"netherlands"`` for the anonymous-list baseline)."""
+    from .config import read_toml
+
+    kind = read_toml(path).get("kind")
+    return str(kind) if kind is not None else None

@@ -75,7 +75,116 @@ class AveragingSpec(Strict):
     top_models: int = Field(10, ge=1)
 
 
-ModelSpec = Annotated[LoglinearSpec | AveragingSpec, Field(discriminator="family")]
+class DependencePrior(Strict):
+    """Normal prior on theta, the log odds ratio between the anonymous list and the linked lists.
+
+    theta < 0: people on the anonymous list avoid the linked lists (chat users avoid police);
+    theta > 0: referral (the chat sends people on). No data identify theta; ``sd = 0`` fixes it.
+    """
+
+    mean: float = 0.0
+    sd: float = Field(1.0, ge=0)
+
+
+class MismatchPrior(Strict):
+    """Beta priors for self-reported "known to police or care" versus "on the register".
+
+    A member of the anonymous list who is on the register says "known" with probability s
+    (sensitivity, Beta(sensitivity_a, sensitivity_b)); one who is not says "known" with
+    probability f (known to an agency that did not register them; Beta(false_known_a,
+    false_known_b)). Both are integrated out exactly (Beta-binomial), so the reported count
+    enters the likelihood as a fixed function of the overlap. Used only for self-reports.
+    """
+
+    sensitivity_a: float = Field(9.0, gt=0)
+    sensitivity_b: float = Field(1.0, gt=0)
+    false_known_a: float = Field(2.0, gt=0)
+    false_known_b: float = Field(8.0, gt=0)
+
+
+class PoolingSpec(Strict):
+    """Partial pooling across groups and a random walk across time, for every coefficient.
+
+    coefficient[time, group] = mean + offset[group] + sum of steps up to ``time``, with
+    offset ~ Normal(0, group_sd) and step ~ Normal(0, rw_sd). Fixed scales (no hyperpriors):
+    with a handful of strata they could not be learned, so they are stated, not estimated.
+    """
+
+    group_dim: str | None = None
+    time_dim: str | None = None
+    group_sd: float = Field(1.0, gt=0)
+    rw_sd: float = Field(0.5, gt=0)
+
+
+class InformativePrior(Strict):
+    """Evidence from an earlier study: a prior on N or on a list's coverage in selected strata.
+
+    ``quantity = "N"``: log of the expected population size ~ Normal(log(median), sd).
+    ``quantity = "coverage"``: logit of the share of the population on ``list`` ("register" for
+    the linked lists together, or the anonymous list's name) ~ Normal(logit(median), sd).
+    ``where`` selects strata by coordinate (e.g. ``{age = "minor"}``); the prior applies to each.
+    """
+
+    quantity: Literal["N", "coverage"]
+    list: str = "register"
+    where: dict[str, str | int] = Field(default_factory=dict)
+    median: float = Field(gt=0)
+    sd: float = Field(gt=0)
+    label: str = ""
+
+
+class AnonymousSpec(Strict):
+    """Linked lists plus one list without linkage (``families.anonymous``).
+
+    ``interactions`` are terms among the linked lists (as for ``loglinear``); the anonymous
+    list's dependence on them is the single parameter theta (``dependence``). ``priors`` covers
+    the linked log-linear coefficients; ``anonymous_mu``/``anonymous_sd`` the anonymous list's
+    main effect alpha. With a single linked list (the register) the model is parametrised by
+    the log expected counts of the cells (register only, anonymous only, both), each with prior
+    Normal(``cell_mu``, ``cell_sd``), and the never-listed cell is lam10 lam01 / lam11 exp(theta). ``pooling`` (optional) ties strata together; ``informative`` adds
+    evidence priors.
+    """
+
+    family: Literal["anonymous"] = "anonymous"
+    name: str = "anonymous"
+    description: str = ""
+    interactions: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    priors: LoglinearPriors = Field(default_factory=LoglinearPriors)
+    anonymous_mu: float = 0.0
+    anonymous_sd: float = Field(10.0, gt=0)
+    cell_mu: float = 0.0
+    cell_sd: float = Field(10.0, gt=0)
+    dependence: DependencePrior = Field(default_factory=DependencePrior)
+    mismatch: MismatchPrior = Field(default_factory=MismatchPrior)
+    pooling: PoolingSpec | None = None
+    informative: list[InformativePrior] = Field(default_factory=list)
+
+
+class LatentClassSpec(Strict):
+    """Latent-class heterogeneity model (Manrique-Vallier 2016; R package LCMCR).
+
+    Up to ``n_classes`` classes (truncated stick-breaking, Dirichlet-process concentration
+    alpha ~ Gamma(``alpha_shape``, rate ``alpha_rate``)); within a class, lists independent with
+    capture probabilities ~ Beta(``capture_a``, ``capture_b``). Defaults are LCMCR's (K = 10 as
+    in its published runs). ``target_accept`` overrides the sampler's for this family (mixture
+    posteriors need small NUTS steps); None keeps the sampler's.
+    """
+
+    family: Literal["latent_class"] = "latent_class"
+    name: str = "latent-class"
+    description: str = ""
+    n_classes: int = Field(10, ge=1, le=50)
+    alpha_shape: float = Field(0.25, gt=0)
+    alpha_rate: float = Field(0.25, gt=0)
+    capture_a: float = Field(1.0, gt=0)
+    capture_b: float = Field(1.0, gt=0)
+    target_accept: float | None = Field(0.99, gt=0, lt=1)
+
+
+ModelSpec = Annotated[
+    LoglinearSpec | AveragingSpec | AnonymousSpec | LatentClassSpec, Field(discriminator="family")
+]
 
 
 class SamplerSettings(Strict):

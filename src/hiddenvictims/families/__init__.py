@@ -10,10 +10,14 @@ from collections.abc import Callable
 from ..estimate import Estimate
 from ..spec import SamplerSettings
 from ..table import CaptureTable
-from . import loglinear
+from . import anonymous, averaging, latent_class, loglinear
 
 FAMILIES: dict[str, Callable[..., Estimate]] = {
     "loglinear": loglinear.fit,
+    "averaging": averaging.fit,
+    "latent_class": latent_class.fit,
+    # needs AnonymousData, not a linked table: the entry explains that (see families.anonymous)
+    "anonymous": anonymous.fit_table,
 }
 
 
