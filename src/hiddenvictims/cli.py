@@ -38,11 +38,31 @@ DataArg = Annotated[
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same machine, same numbers.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")]
+StrataOpt = Annotated[
+    Optional[list[str]], typer.Option("--strata", help="Column(s) that label strata (repeatable).")
+]
+FormatOpt = Annotated[str, typer.Option("--format", help="auto | patterns | records")]
+DrawsOpt = Annotated[Optional[int], typer.Option(help="Posterior draws per chain.")]
+TuneOpt = Annotated[Optional[int], typer.Option(help="Tuning steps per chain.")]
+ChainsOpt = Annotated[Optional[int], typer.Option(help="Number of chains.")]
+BackendOpt = Annotated[Optional[str], typer.Option(help="auto | pymc | nutpie")]
 
 
 def _fail(message: str) -> None:
     err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | None, force: bool):
+    """Validate the output folder and read the table; InputError on any problem."""
+    from .io import read_table
+    from .results import check_writable
+
+    if fmt not in ("auto", "patterns", "records"):
+        raise InputError(f"--format must be auto, patterns or records, not '{fmt}'")
+    if out is not None:
+        check_writable(out, force)
+    return read_table(data, fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
 
 
 def _sampler(seed: int, draws: int | None, tune: int | None, chains: int | None, backend: str | None):
@@ -65,28 +85,21 @@ def fit(
     ),
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder to write.")] = None,
     seed: SeedOpt = 20261125,
-    strata: Annotated[
-        Optional[list[str]], typer.Option("--strata", help="Column(s) that label strata (repeatable).")
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="auto | patterns | records")] = "auto",
-    draws: Annotated[Optional[int], typer.Option(help="Posterior draws per chain.")] = None,
-    tune: Annotated[Optional[int], typer.Option(help="Tuning steps per chain.")] = None,
-    chains: Annotated[Optional[int], typer.Option(help="Number of chains.")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="auto | pymc | nutpie")] = None,
+    strata: StrataOpt = None,
+    fmt: FormatOpt = "auto",
+    draws: DrawsOpt = None,
+    tune: TuneOpt = None,
+    chains: ChainsOpt = None,
+    backend: BackendOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Fit one model to a capture table and print the posterior of the population size."""
     from .families import fit as fit_family
-    from .io import read_table
-    from .results import check_writable, save_estimate
+    from .results import save_estimate
     from .spec import load_model_spec
 
-    if fmt not in ("auto", "patterns", "records"):
-        _fail(f"--format must be auto, patterns or records, not '{fmt}'")
     try:
-        if out is not None:
-            check_writable(out, force)
-        table = read_table(data, fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
+        table = _read_checked(data, fmt, strata, out, force)
         spec = load_model_spec(model)
         sampler = _sampler(seed, draws, tune, chains, backend)
         estimate = fit_family(table, spec, sampler)
@@ -125,24 +138,19 @@ def compare(
     ] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for table, plot, manifest.")] = None,
     seed: SeedOpt = 20261125,
-    strata: Annotated[Optional[list[str]], typer.Option("--strata", help="Stratum column(s).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="auto | patterns | records")] = "auto",
-    draws: Annotated[Optional[int], typer.Option(help="Posterior draws per chain.")] = None,
-    chains: Annotated[Optional[int], typer.Option(help="Number of chains.")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="auto | pymc | nutpie")] = None,
+    strata: StrataOpt = None,
+    fmt: FormatOpt = "auto",
+    draws: DrawsOpt = None,
+    chains: ChainsOpt = None,
+    backend: BackendOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Fit several models to one table and show their estimates side by side (spread first)."""
     from .compare import compare_models, default_specs, plot_comparison, specs_from_files
-    from .io import read_table
-    from .results import atomic_dir, check_writable, versions, write_json
+    from .results import atomic_dir, versions, write_json
 
-    if fmt not in ("auto", "patterns", "records"):
-        _fail(f"--format must be auto, patterns or records, not '{fmt}'")
     try:
-        if out is not None:
-            check_writable(out, force)
-        table = read_table(data, fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
+        table = _read_checked(data, fmt, strata, out, force)
         specs = specs_from_files(model) if model else default_specs()
         sampler = _sampler(seed, draws, None, chains, backend)
         comparison = compare_models(table, specs, sampler)
