@@ -16,14 +16,12 @@ def run_config(path: str | Path, out: str | Path | None = None, force: bool = Fa
                console: Console | None = None) -> Path:
     """Run the config at ``path``; returns the results folder. Raises InputError on bad input."""
     path = Path(path)
-    from .config import read_toml
-
-    raw = read_toml(path)
-    if "extends" in raw or "interventions" in raw or "sweep" in raw:
+    kind = config_kind(path)
+    if kind == "scenario":
         from .scenarios.run import run_scenario
 
         return run_scenario(path, out=out, force=force, console=console)
-    if config_kind(path) == "netherlands":
+    if kind == "netherlands":
         from .netherlands import run_netherlands
 
         return run_netherlands(path, out=out, force=force, console=console)
@@ -44,8 +42,13 @@ def run_config(path: str | Path, out: str | Path | None = None, force: bool = Fa
 
 
 def config_kind(path: str | Path) -> str | None:
-    """The top-level ``kind`` of a run config (``"netherlands"`` for the anonymous-list baseline)."""
+    """What a config describes: ``"scenario"`` (it has ``extends``, ``interventions`` or a
+    ``sweep``), else its top-level ``kind`` (``"netherlands"`` for the anonymous-list baseline),
+    else None (a plain run config)."""
     from .config import read_toml
 
-    kind = read_toml(path).get("kind")
+    raw = read_toml(path)
+    if any(key in raw for key in ("extends", "interventions", "sweep")):
+        return "scenario"
+    kind = raw.get("kind")
     return str(kind) if kind is not None else None
