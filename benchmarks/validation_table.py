@@ -50,8 +50,11 @@ OPTIONAL_MODELS = [
 
 
 def cell(est) -> str:
+    """Median (95% interval); ⚠ = a convergence warning, ‡ = the N grid cuts the posterior."""
     row = est.summary().set_index("quantity").loc["N"]
     flag = " ⚠" if est.warnings() else ""
+    if any("of the N grid" in note for note in est.notes):
+        flag += " ‡"
     return f"{row['median']:,.0f} ({row['lower']:,.0f}–{row['upper']:,.0f}){flag}"
 
 

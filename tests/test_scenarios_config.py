@@ -23,6 +23,7 @@ OURS = [
     "chat-referral.toml",
     "chat-findable-and-referral.toml",
     "sweep-chat-reach-referral.toml",
+    "netherlands-sweep.toml",
 ]
 runner = CliRunner()
 REACH1 = '[[interventions]]\nkind = "chat_reach"\nmultiplier = 1.0\n'
@@ -87,13 +88,25 @@ def test_shipped_configs_validate_before_any_fit_and_run_on_fake_draws(name):
         assert prep.cfg.sweep.shape == (20, 20)
 
 
-def test_every_scenario_in_the_folder_that_extends_the_demo_baseline_is_checked():
+def test_every_scenario_in_the_folder_that_extends_a_baseline_is_checked():
     extending = {
         p.name
         for p in SCENARIOS.glob("*.toml")
         if 'extends = "demo-chat-baseline.toml"' in p.read_text()
+        or 'extends = "netherlands-baseline.toml"' in p.read_text()
     }
     assert extending <= set(OURS)
+
+
+@pytest.mark.parametrize(
+    "name", ["chat-twice-findable.toml", "chat-referral.toml", "chat-findable-and-referral.toml"]
+)
+def test_single_scenarios_run_on_the_dutch_model_with_precision(name):
+    from hiddenvictims.scenarios.pipeline import check_precision
+
+    prep = prepare(SCENARIOS / name)
+    assert prep.spec.family == "anonymous" and prep.cfg.precision.enabled
+    check_precision(prep, None)  # the refit hook exists: no error before fitting
 
 
 def test_extends_merges_tables_and_replaces_arrays(tmp_path, base):

@@ -143,6 +143,13 @@ class AnonymousSpec(Strict):
     the log expected counts of the cells (register only, anonymous only, both), each with prior
     Normal(``cell_mu``, ``cell_sd``), and the never-listed cell is lam10 lam01 / lam11 exp(theta). ``pooling`` (optional) ties strata together; ``informative`` adds
     evidence priors.
+
+    ``parameterisation`` (one linked list only) is how NUTS explores that same model: ``cells``
+    samples the (pooled, whitened) log cell means; ``margins`` samples per stratum the log
+    expected register total, the log expected anonymous total (as a log total plus log shares
+    across groups where a unit's figure is known only summed over groups) and the overlap on a
+    logit scale, adding the log-Jacobian, so the posterior is exactly the same; the data pin
+    the margins, which makes the curved ridges of the cell coordinates near-straight.
     """
 
     family: Literal["anonymous"] = "anonymous"
@@ -159,6 +166,7 @@ class AnonymousSpec(Strict):
     mismatch: MismatchPrior = Field(default_factory=MismatchPrior)
     pooling: PoolingSpec | None = None
     informative: list[InformativePrior] = Field(default_factory=list)
+    parameterisation: Literal["cells", "margins"] = "cells"
 
 
 class LatentClassSpec(Strict):
@@ -167,8 +175,14 @@ class LatentClassSpec(Strict):
     Up to ``n_classes`` classes (truncated stick-breaking, Dirichlet-process concentration
     alpha ~ Gamma(``alpha_shape``, rate ``alpha_rate``)); within a class, lists independent with
     capture probabilities ~ Beta(``capture_a``, ``capture_b``). Defaults are LCMCR's (K = 10 as
-    in its published runs). ``target_accept`` overrides the sampler's for this family (mixture
-    posteriors need small NUTS steps); None keeps the sampler's.
+    in its published runs).
+
+    ``sampler``: 'tempering' (default) runs parallel tempering over ``temperatures`` inverse
+    temperatures from 1 down to ``min_beta`` with HMC moves of length ``trajectory`` (in posterior
+    standard deviations) and at most ``max_leapfrog`` steps, and
+    moves between mixture configurations that NUTS chains cannot leave; 'nuts' samples the
+    PyMC model with NUTS (``target_accept`` then overrides the sampler's: mixture posteriors
+    need small steps; None keeps the sampler's).
     """
 
     family: Literal["latent_class"] = "latent_class"
@@ -179,6 +193,11 @@ class LatentClassSpec(Strict):
     alpha_rate: float = Field(0.25, gt=0)
     capture_a: float = Field(1.0, gt=0)
     capture_b: float = Field(1.0, gt=0)
+    sampler: Literal["tempering", "nuts"] = "tempering"
+    temperatures: int = Field(10, ge=1, le=64)
+    min_beta: float = Field(0.03, gt=0, le=1)
+    trajectory: float = Field(2.0, gt=0)
+    max_leapfrog: int = Field(128, ge=1, le=4096)
     target_accept: float | None = Field(0.99, gt=0, lt=1)
 
 

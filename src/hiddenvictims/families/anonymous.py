@@ -27,11 +27,15 @@ import arviz as az
 import numpy as np
 import pymc as pm
 import xarray as xr
+try:  # pytensor >= 2.31 moved it; older releases keep it in graph.basic
+    from pytensor.graph.traversal import ancestors
+except ImportError:  # pragma: no cover - depends on the installed pytensor
+    from pytensor.graph.basic import ancestors
 from scipy import optimize
 
-from ..anonymous_data import AnonymousData
+from ..anonymous_data import AnonymousData, AnonymousSource
 from ..capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws, full_pattern_labels
-from ..constants import TERM_DIM
+from ..constants import PATTERN_DIM, TERM_DIM
 from ..errors import InputError
 from ..estimate import Estimate
 from ..spec import AnonymousSpec, SamplerSettings
@@ -212,14 +216,18 @@ def unpack(phi, st: Structure, xp, coef_map=None):
         coef = coef.reshape(shape)
     params = {"theta": phi[..., st.i_theta]}
     if st.cells:
-        # (l10, l01, l11) -> (intercept u = log lam00, register main beta, alpha)
-        th = params["theta"][..., None, None] if xp is lik.NP else params["theta"]
-        l10, l01, l11 = coef[..., 0], coef[..., 1], coef[..., 2]
-        coef = xp.stack([l10 + l01 - l11 + th, l11 - l01 - th, l11 - l10 - th], axis=-1)
+        coef = cells_to_coef(coef, params["theta"], xp)
     if st.i_logit_s is not None:
         params["logit_s"] = phi[..., st.i_logit_s]
         params["logit_f"] = phi[..., st.i_logit_f]
     return coef, params
+
+
+def cells_to_coef(cells, theta, xp):
+    """(l10, l01, l11) (..., U, G, 3) -> (intercept u = log lam00, register main beta, alpha)."""
+    th = theta[..., None, None] if xp is lik.NP else theta
+    l10, l01, l11 = cells[..., 0], cells[..., 1], cells[..., 2]
+    return xp.stack([l10 + l01 - l11 + th, l11 - l01 - th, l11 - l10 - th], axis=-1)
 
 
 def derived_logs(coef, theta, st: Structure, xp, design=None):
@@ -249,6 +257,148 @@ def log_posterior(xi, st: Structure, arrays: dict, static: dict, xp, likelihood:
     if likelihood:
         out = out + lik.log_likelihood(coef, params, arrays, static, arrays["design"], st.n_link_coef, xp)
     return out
+
+
+# ------------------------------------------------------------------------------ margin coordinates
+# ``parameterisation = "margins"`` (one linked list). Per stratum the cells (l10, l01, l11) are
+# sampled as (a, b, v): a = log(lam10 + lam11) the register's expected total, b = log(lam01 +
+# lam11) the anonymous list's, and v = logit of w = lam10 lam01 / ((lam10 + lam11)(lam01 + lam11))
+# = (1 - overlap share of the register)(1 - overlap share of the anonymous list), i.e.
+# v = log(lam10 lam01 / lam11) - log(lam10 + lam01 + lam11) = log(lam00 exp(-theta) / listed):
+# the hidden-to-listed ratio, the direction along which N's upper tail lies. Given the margins
+# (R, C) the overlap x = lam11 is the smaller root of (R - x)(C - x) = w R C, a smooth bijection
+# of v onto (0, min(R, C)). Where a unit's figure is known only summed over groups, that margin is
+# sampled as the log total over groups plus log ratios of each group to the first (unit
+# Jacobian). The density of the sampled coordinates is the model's prior on the cells
+# (the Gaussian that the pooling prior implies) plus log|d cells / d(a, b, v)|: the same posterior.
+LOG2 = float(np.log(2.0))
+
+
+def cells_from_margins(x, xp):
+    """(a, b, v) (..., 3) -> cells (l10, l01, l11) (..., 3) and log|det d cells / d(a, b, v)| (...)."""
+    a, b, v = x[..., 0], x[..., 1], x[..., 2]
+    d = xp.abs(a - b)
+    m = 0.5 * (a + b + d)  # max(a, b); m - d = min(a, b)
+    e = xp.exp(-d)
+    g = -xp.expm1(-d)  # |R - C| / max(R, C)
+    log_w = -xp.softplus(-v)
+    log_1mw = -xp.softplus(v)
+    root = xp.sqrt(g * g + 4.0 * xp.exp(log_w) * e)  # sqrt((R - C)^2 + 4 w R C) / max(R, C)
+    log_large = m + xp.log(g + root) - LOG2  # the larger of lam10, lam01
+    log_small = a + b + log_w - log_large  # lam10 lam01 = w R C
+    l11 = (m - d) + log_1mw + LOG2 - xp.log(1.0 + e + root)  # x = 2 R C (1 - w) / (R + C + sqrt(.))
+    a_big = a >= b
+    l10 = xp.where(a_big, log_large, log_small)
+    l01 = xp.where(a_big, log_small, log_large)
+    # |det d(a, b, v) / d cells| = [lam10 lam01 (lam10 + lam01 + 2 lam11) + lam10 lam11 R
+    #                               + lam01 lam11 C] / (R C L), L = lam10 + lam01 + lam11
+    log_l = xp.logsumexp(xp.stack([l10, l01, l11], axis=-1), axis=-1)
+    t1 = l10 + l01 + xp.logsumexp(xp.stack([l10, l01, l11 + LOG2], axis=-1), axis=-1)
+    t2 = l10 + l11 + a
+    t3 = l01 + l11 + b
+    log_jac = a + b + log_l - xp.logsumexp(xp.stack([t1, t2, t3], axis=-1), axis=-1)
+    return xp.stack([l10, l01, l11], axis=-1), log_jac
+
+
+def margins_from_cells(cells: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`cells_from_margins` (NumPy): (l10, l01, l11) (..., 3) -> (a, b, v)."""
+    l10, l01, l11 = cells[..., 0], cells[..., 1], cells[..., 2]
+    a, b = np.logaddexp(l10, l11), np.logaddexp(l01, l11)
+    v = l10 + l01 - l11 - lik.NP.logsumexp(cells, axis=-1)
+    return np.stack([a, b, v], axis=-1)
+
+
+def _groups_from_pooled(x, flag, off, xp):
+    """Per unit (..., U, G): where ``flag`` (U,), x[..., 0] is the log total over the groups and
+    x[..., g] (g > 0) the log ratio of group g to group 0; elsewhere x is per group already."""
+    rel = x * off  # (0, s_1, ..., s_{G-1})
+    pooled = x[..., :1] + rel - xp.logsumexp(rel, axis=-1)[..., None]
+    return xp.where(flag[:, None] > 0.5, pooled, x)
+
+
+def _pooled_from_groups(a: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    pooled = np.concatenate([lik.NP.logsumexp(a, axis=-1)[..., None], a[..., 1:] - a[..., :1]], axis=-1)
+    return np.where(flag[:, None] > 0.5, pooled, a)
+
+
+def margin_cells(w, st: Structure, arrays: dict, xp):
+    """Sampled coordinates w (..., Dw) -> cells (..., U, G, 3) and the summed log Jacobian (...)."""
+    n = st.n_units * st.n_groups * 3
+    x = arrays["mg_centre"] + w[..., :n]
+    shape = (st.n_units, st.n_groups, 3)
+    x = x.reshape(*w.shape[:-1], *shape) if xp is lik.NP else x.reshape(shape)
+    a = _groups_from_pooled(x[..., 0], arrays["mg_pool_reg"], arrays["mg_group_off"], xp)
+    b = _groups_from_pooled(x[..., 1], arrays["mg_pool_anon"], arrays["mg_group_off"], xp)
+    cells, log_jac = cells_from_margins(xp.stack([a, b, x[..., 2]], axis=-1), xp)
+    return cells, log_jac.sum(axis=(-1, -2))
+
+
+def log_posterior_margins(w, st: Structure, arrays: dict, static: dict, xp, likelihood: bool = True):
+    """Unnormalised log posterior of the margin coordinates w (..., Dw); theta's standardised
+    value is the last entry. Same model as :func:`log_posterior` (cells marginalised over the
+    pooling parameters, whose conditional given the cells is the prior's)."""
+    cells, log_jac = margin_cells(w, st, arrays, xp)
+    n = st.n_units * st.n_groups * 3
+    flat = cells.reshape(*w.shape[:-1], n) if xp is lik.NP else cells.reshape((n,))
+    diff = flat - arrays["mg_mean"]
+    xi_th = w[..., -1]
+    theta = arrays["prior_mu"][st.i_theta] + arrays["prior_sd"][st.i_theta] * xi_th
+    out = -0.5 * ((diff @ arrays["mg_prec"]) * diff).sum(axis=-1) + log_jac - 0.5 * xi_th**2
+    coef = cells_to_coef(cells, theta, xp)
+    out = out + informative_logp(coef, theta, arrays, st, xp)
+    if likelihood:
+        out = out + lik.log_likelihood(coef, {"theta": theta}, arrays, static, arrays["design"], st.n_link_coef, xp)
+    return out
+
+
+def margin_arrays(st: Structure, obs: dict, name: str) -> tuple[dict, dict]:
+    """Arrays (prior of the cells, centre, pooled-margin flags) and static flags for 'margins'."""
+    if not st.cells:
+        raise InputError(f"{name}: parameterisation 'margins' needs exactly one linked list (the register)")
+    amap = st.coef_map
+    d_coef = amap.shape[1]
+    mu, sd = st.prior_mu[:d_coef], st.prior_sd[:d_coef]
+    if np.linalg.matrix_rank(amap) < amap.shape[0]:
+        raise InputError(f"{name}: parameterisation 'margins' needs a prior of full rank over the strata's cells "
+                         "(pooling over the group dim of the data, or none): use parameterisation = 'cells'")
+    cov = (amap * sd**2) @ amap.T
+    prec = np.linalg.inv(cov)
+    prec = 0.5 * (prec + prec.T)
+    u, g = st.n_units, st.n_groups
+    pool_reg = np.array([g > 1 and obs["regp_w"][i] > 0 and not np.any(obs["reg_w"][i] > 0) for i in range(u)])
+    pool_anon = np.array([g > 1 and obs["chatp_w"][i] > 0 and not np.any(obs["chat_w"][i] > 0) for i in range(u)])
+    mean = amap @ mu
+    ab_v = margins_from_cells(mean.reshape(u, g, 3))
+    ab_v[..., 0] = _pooled_from_groups(ab_v[..., 0], pool_reg.astype(float))
+    ab_v[..., 1] = _pooled_from_groups(ab_v[..., 1], pool_anon.astype(float))
+    arrays = {
+        "mg_centre": ab_v.ravel(), "mg_mean": mean, "mg_prec": prec,
+        "mg_gain": (sd**2)[:, None] * amap.T @ prec,  # D A^T (A D A^T)^-1: phi given the cells
+        "mg_pool_reg": pool_reg.astype(float), "mg_pool_anon": pool_anon.astype(float),
+        "mg_group_off": (np.arange(g) > 0).astype(float),
+    }
+    static = {"dim": u * g * 3 + 1, "pool_reg": tuple(bool(x) for x in pool_reg),
+              "pool_anon": tuple(bool(x) for x in pool_anon)}
+    return arrays, static
+
+
+def xi_from_margins(prep: "Prepared", w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Draws of w (chain, draw, Dw) -> draws of xi (chain, draw, D) of the 'cells' model: the cells
+    are a function of w; the pooling parameters phi given the cells are drawn from their exact
+    conditional (Gaussian prior conditioned on coef_map @ phi = cells; the likelihood sees only
+    the cells), by Matheron's rule."""
+    st, arrays = prep.st, prep.arrays
+    chains, draws, dw = w.shape
+    flat = w.reshape(-1, dw)
+    cells, _ = margin_cells(flat, st, arrays, lik.NP)
+    cells = cells.reshape(len(flat), -1)
+    d_coef = st.coef_map.shape[1]
+    assert st.i_theta == d_coef and st.dim == d_coef + 1  # xi = (pooling parameters, theta)
+    mu, sd = st.prior_mu[:d_coef], st.prior_sd[:d_coef]
+    phi0 = mu + sd * rng.standard_normal((len(flat), d_coef))
+    phi = phi0 + (cells - phi0 @ st.coef_map.T) @ arrays["mg_gain"].T
+    xi = np.concatenate([(phi - mu) / sd, flat[:, -1:]], axis=-1)
+    return xi.reshape(chains, draws, -1)
 
 
 # ------------------------------------------------------------------------------ mode & whitening
@@ -314,6 +464,20 @@ class Prepared:
     def logp_numpy(self, xi: np.ndarray, likelihood: bool = True) -> np.ndarray:
         return log_posterior(xi, self.st, self.arrays, self.static, lik.NP, likelihood)
 
+    @property
+    def margins(self) -> bool:
+        return "margins" in self.static
+
+    @property
+    def sample_dim(self) -> int:
+        return self.static["margins"]["dim"] if self.margins else self.st.dim
+
+    def logp_sampled(self, w: np.ndarray) -> np.ndarray:
+        """The log posterior of the coordinates NUTS samples (xi, or the margin coordinates)."""
+        if self.margins:
+            return log_posterior_margins(w, self.st, self.arrays, self.static, lik.NP)
+        return self.logp_numpy(w)
+
 
 def prepare(data: AnonymousData, spec: AnonymousSpec) -> Prepared:
     """Pure: (data, spec) -> everything the model needs (no sampling, no compilation)."""
@@ -323,6 +487,10 @@ def prepare(data: AnonymousData, spec: AnonymousSpec) -> Prepared:
     st = build_structure(data, spec)
     arrays.update(informative_arrays(data, spec, st))
     arrays.update(prior_mu=st.prior_mu, prior_sd=st.prior_sd, coef_map=st.coef_map, design=st.design)
+    if spec.parameterisation == "margins":
+        mg_arrays, mg_static = margin_arrays(st, obs, spec.name)
+        arrays.update(mg_arrays)
+        static = {**static, "margins": mg_static}
     return Prepared(data=data, spec=spec, st=st, arrays=arrays, static=static, notes=tuple(notes))
 
 
@@ -333,17 +501,24 @@ def build_model(prep: Prepared, mode: np.ndarray, whiten: np.ndarray) -> tuple[p
     values = {**prep.arrays, "xi_mode": mode, "xi_M": whiten}
     with pm.Model() as model:
         shared = {name: pm.Data(name, value) for name, value in values.items()}
-        z = pm.Flat("z", shape=st.dim)
-        xi = pm.Deterministic("xi", shared["xi_mode"] + (shared["xi_M"] * z[None, :]).sum(axis=-1))
-        pm.Potential("logp", log_posterior(xi, st, shared, prep.static, xp))
-    return model, values
+        z = pm.Flat("z", shape=prep.sample_dim)
+        xi = pm.Deterministic("w" if prep.margins else "xi",
+                              shared["xi_mode"] + (shared["xi_M"] * z[None, :]).sum(axis=-1))
+        if prep.margins:  # xi holds the margin coordinates
+            logp = pm.Potential("logp", log_posterior_margins(xi, st, shared, prep.static, xp))
+        else:
+            logp = pm.Potential("logp", log_posterior(xi, st, shared, prep.static, xp))
+    # keep only the containers the graph reads: nutpie's ``with_data`` rejects any other name
+    used = {v.name for v in ancestors([logp, xi])}
+    return model, {name: value for name, value in values.items() if name in used}
 
 
 def structure_key(prep: Prepared) -> tuple:
     st, s = prep.st, prep.static
     return (FAMILY, st.design.shape, st.coef_map.shape, st.dim, st.n_units, st.n_groups,
             s["n_groups"], s["has_mismatch"], s["has_patterns"], prep.arrays["info_mask"].shape,
-            tuple((u["mode"], u["mismatch"]) for u in s["units"]))
+            tuple((u["mode"], u["mismatch"]) for u in s["units"]),
+            tuple(sorted(s["margins"].items())) if prep.margins else "cells")
 
 
 # ------------------------------------------------------------------------------ fit
@@ -353,11 +528,14 @@ def fit(data: AnonymousData, spec: AnonymousSpec, sampler: SamplerSettings,
     from ..sampling import sample
 
     prep = prepare(data, spec)
-    mode, hess = posterior_mode(prep.logp_numpy, prep.st.dim)
+    mode, hess = posterior_mode(prep.logp_sampled, prep.sample_dim)
     whiten = whitening(hess)
     model, values = build_model(prep, mode, whiten)
-    idata = sample(model, values, sampler, key=structure_key(prep), var_names=["xi"])
-    xi = idata.posterior["xi"].transpose("chain", "draw", ...).values
+    name = "w" if prep.margins else "xi"
+    idata = sample(model, values, sampler, key=structure_key(prep), var_names=[name])
+    xi = idata.posterior[name].transpose("chain", "draw", ...).values
+    if prep.margins:
+        xi = xi_from_margins(prep, xi, np.random.default_rng([sampler.seed, 0x3A6]))
     stats = idata.sample_stats if "sample_stats" in idata.groups() else None
     return assemble(prep, xi, sampler, stats,
                     prior_draws=prior_draws, mode=mode)
@@ -607,3 +785,92 @@ def fit_table(table, spec: AnonymousSpec, sampler: SamplerSettings) -> Estimate:
         "(totals only), not a linked capture table: use a config with kind = \"netherlands\" "
         "(scenarios/netherlands-baseline.toml) or hiddenvictims.families.anonymous.fit(AnonymousData, ...)"
     )
+
+
+# ------------------------------------------------------------------------------ monitoring refits
+def observed_from_patterns(data: AnonymousData, counts: np.ndarray, rates: tuple[float, float],
+                           rng: np.random.Generator) -> AnonymousData:
+    """What the sources would publish about a simulated population, in the layout of ``data``.
+
+    ``counts`` are full-pattern counts (*strata, 2**(K+1)) over (linked lists..., anonymous
+    list), the anonymous list the last bit (:class:`~hiddenvictims.capture.CaptureDraws` order).
+    Nobody sees that table: the linked lists give their pattern counts (or only their totals
+    over the group dim, as in ``data``), the anonymous list only its totals, and its members
+    "known elsewhere" only where ``data`` has that figure. A self-report is simulated as
+    Bin(k, s) + Bin(T - k, f) with (s, f) = ``rates`` and published as a whole percentage
+    "first disclosure" (the range :func:`~hiddenvictims.netherlands.known_range` reads back).
+    A figure missing in ``data`` stays missing, so the refit has the same structure.
+    """
+    from ..netherlands import known_range
+
+    src = data.anonymous
+    k = len(data.linked_lists)
+    strata = data.strata
+    shape = data.strata_shape()
+    if counts.shape != (*shape, 2 ** (k + 1)):
+        raise InputError(f"refit: counts of shape {counts.shape}, expected {(*shape, 2 ** (k + 1))}")
+    full = np.asarray(counts, dtype=np.int64).reshape(*shape, 2**k, 2)  # (..., linked x, anonymous a)
+
+    def like(template: xr.DataArray | None, values: np.ndarray, dims: tuple[str, ...]) -> xr.DataArray | None:
+        if template is None:
+            return None
+        arr = xr.DataArray(values.astype(float), dims=dims,
+                           coords={d: template[d].values for d in dims}).transpose(*template.dims)
+        return arr.where(template.notnull())
+
+    linked = like(data.linked, full[..., 1:, :].sum(axis=-1), (*strata, PATTERN_DIM))
+    anon = full[..., 1].sum(axis=-1)  # (*strata)
+    known = full[..., 1:, 1].sum(axis=-1)
+    group = data.group_dim
+    g_axis = strata.index(group) if group else None
+
+    def pooled(values: np.ndarray) -> np.ndarray:
+        return values.sum(axis=g_axis) if group else values
+
+    unit_dims = tuple(d for d in strata if d != group)
+    linked_pooled = like(data.linked_pooled, pooled(full[..., 1:, :].sum(axis=-1)), (*unit_dims, PATTERN_DIM))
+    totals = like(src.totals, anon, strata)
+    pooled_totals = like(src.pooled_totals, pooled(anon), unit_dims)
+    low = high = None
+    if src.known_low is not None:
+        k_unit, t_unit = pooled(known), pooled(anon)
+        if src.known_kind == "linked":
+            low = high = like(src.known_low, k_unit, unit_dims)
+        else:
+            s, f = rates
+            said = rng.binomial(k_unit, s) + rng.binomial(t_unit - k_unit, f)
+            pct = np.where(t_unit > 0, np.round(100.0 * (1.0 - said / np.maximum(t_unit, 1))), 100.0)
+            lo_hi = np.array([known_range(float(t), float(p)) for t, p in zip(t_unit.ravel(), pct.ravel(),
+                                                                              strict=True)])
+            low = like(src.known_low, lo_hi[:, 0].reshape(t_unit.shape), unit_dims)
+            high = like(src.known_high, lo_hi[:, 1].reshape(t_unit.shape), unit_dims)
+    source = AnonymousSource(name=src.name, totals=totals, pooled_totals=pooled_totals, known_low=low,
+                             known_high=high, known_kind=src.known_kind, compared_to=src.compared_to)
+    return AnonymousData(linked_lists=data.linked_lists, linked=linked, anonymous=source,
+                         linked_pooled=linked_pooled, group_dim=group, source="precision replicate")
+
+
+def refit_from_patterns(estimate: Estimate, counts: np.ndarray, sampler: SamplerSettings) -> np.ndarray:
+    """Monitoring-precision hook: refit the estimate's model to what simulated full-pattern
+    counts (*strata, 2**(K+1)) would let one observe; returns posterior draws of total N.
+
+    Same spec, same priors, same observation pattern (so the same model structure and compiled
+    code). The self-report's rates (s, f) are one posterior draw of the estimate's, chosen with
+    the refit's seed.
+    """
+    if estimate.family != FAMILY:
+        raise InputError(f"refit: estimate of family '{estimate.family}', not '{FAMILY}'")
+    data: AnonymousData = estimate.table  # type: ignore[assignment]
+    spec = AnonymousSpec.model_validate(estimate.model)
+    rng = np.random.default_rng([sampler.seed, 0x5E1F])
+    post = estimate.posterior
+    if "sensitivity" in post:
+        s_draws, f_draws = post["sensitivity"].values.ravel(), post["false_known"].values.ravel()
+        i = int(rng.integers(s_draws.size))
+        rates = (float(s_draws[i]), float(f_draws[i]))
+    else:
+        rates = (1.0, 0.0)
+    new = observed_from_patterns(data, np.asarray(counts), rates, rng)
+    refit = fit(new, spec, sampler, prior_draws=10)
+    n = refit.posterior["N_total"] if "N_total" in refit.posterior else refit.posterior["N"]
+    return n.values.ravel()

@@ -54,6 +54,9 @@ class _Ops:
     take: Any
     where: Any
     stack: Any
+    sqrt: Any = None
+    expm1: Any = None
+    abs: Any = None
 
 
 def _np_softplus(x):
@@ -61,7 +64,8 @@ def _np_softplus(x):
 
 
 NP = _Ops("numpy", np.exp, np.log, special.gammaln, _np_softplus,
-          lambda x, axis: special.logsumexp(x, axis=axis), np.take, np.where, np.stack)
+          lambda x, axis: special.logsumexp(x, axis=axis), np.take, np.where, np.stack,
+          np.sqrt, np.expm1, np.abs)
 
 
 def _pt_ops() -> _Ops:
@@ -69,7 +73,8 @@ def _pt_ops() -> _Ops:
     from pytensor.tensor.math import logsumexp
 
     return _Ops("pytensor", pt.exp, pt.log, pt.gammaln, pt.softplus,
-                lambda x, axis: logsumexp(x, axis=axis), pt.take, pt.switch, pt.stack)
+                lambda x, axis: logsumexp(x, axis=axis), pt.take, pt.switch, pt.stack,
+                pt.sqrt, pt.expm1, pt.abs)
 
 
 # ------------------------------------------------------------------------------ layout

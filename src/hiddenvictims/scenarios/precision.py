@@ -84,6 +84,21 @@ REFITTERS: dict[str, Callable[[Estimate, np.ndarray, SamplerSettings], np.ndarra
 }
 
 
+#: Family -> what its simulated "next year" leaves out, stated with every precision result.
+CAVEATS: dict[str, tuple[str, ...]] = {
+    "anonymous": (
+        "Simulated next years are reduced to what the Dutch sources publish: the register's total "
+        "per year (none for 2021, as now), the chat's victims per year and its minors where "
+        "counted now, and the share 'already known to police or care' as a whole percent for "
+        "2020 only, with the self-report's rates (s, f) taken from one posterior draw.",
+        "The chat counts each victim at most once a year (unique first-time visitors); repeat "
+        "contacts, and chat users who are not Dutch victims, are not simulated.",
+        "The refits use the same priors: the dependence between chat and register (theta) stays "
+        "unidentified, so intervals narrow only as far as the observed margins allow.",
+    ),
+}
+
+
 def unavailable(family: str) -> str | None:
     """Why monitoring precision cannot be measured for ``family`` (None: it can)."""
     if family not in REFITTERS:

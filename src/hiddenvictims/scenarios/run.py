@@ -40,7 +40,7 @@ from .pipeline import (
     prepare,
     save_capture,
 )
-from .precision import monitoring_precision, precision_summary
+from .precision import CAVEATS, monitoring_precision, precision_summary
 from .schema import ScenarioConfig
 from .sweep import Checkpoint, Grid, run_grid, sweep_table
 
@@ -131,6 +131,7 @@ def evaluate(
             f"{sec.chains} x {sec.draws} draws each); a reduced number, so read it with its "
             "Monte Carlo standard error."
         )
+        result.notes.extend(CAVEATS.get(fitted.estimate.family, ()))
     return result
 
 
