@@ -112,7 +112,12 @@ def test_kernel_equals_pymc_model_up_to_a_constant_with_same_gradient():
     rng = np.random.default_rng(1)
     x = dens.prior_draws(rng, 6)
     x[:, 12:] = np.clip(x[:, 12:], -3, 3)
+    # rows 4 and 5 take the kernel's log-space fallback: extreme logits, tiny class weights
+    x[4, [0, 5, 7]] = [45.0, -48.0, 60.0]
+    x[5, 12:] = [6.5, 6.0]  # sticks s = e^6.5: almost all weight in class 0
+    x[5, [0, 3, 6, 9]] = -42.0
     ll, lp, grad = dens(x, np.ones(6))
+    assert np.all(np.isfinite(ll)) and np.all(np.isfinite(grad))
     diffs = []
     for i in range(6):
         point = {"eta": x[i, :12].reshape(4, 3), "log_s": x[i, 12:]}
