@@ -28,6 +28,23 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True)
 
+
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Show the samplers' own log messages (PyMC, nutpie).")
+    ] = False,
+) -> None:
+    """Library chatter (PyMC's "Initializing NUTS ...") is hidden unless --verbose: the
+    commands print their own progress and results."""
+    import logging
+
+    import pymc  # noqa: F401  (its import sets its logger to INFO: set ours after it)
+
+    level = logging.INFO if verbose else logging.WARNING
+    for name in ("pymc", "pytensor", "nutpie"):
+        logging.getLogger(name).setLevel(level)
+
 DataArg = Annotated[
     Path,
     typer.Argument(
