@@ -434,11 +434,12 @@ def posterior_mode(fun, dim: int, chunk: int = 64, step: float = 1e-4) -> tuple[
     return x, hess
 
 
-def whitening(hess: np.ndarray) -> np.ndarray:
-    """M with M M^T = hess^{-1}, after clipping eigenvalues (numerical Hessians can be off)."""
+def whitening(hess: np.ndarray, ceiling: float | None = None) -> np.ndarray:
+    """M with M M^T = hess^{-1}, after clipping eigenvalues (numerical Hessians can be off;
+    ``ceiling`` also caps them: a mode in a narrow spike must not set the scale elsewhere)."""
     hess = 0.5 * (hess + hess.T)
     vals, vecs = np.linalg.eigh(hess)
-    vals = np.clip(vals, 1e-2, None)
+    vals = np.clip(vals, 1e-2, ceiling)
     # eigenvector whitening (not Cholesky): a direction the Hessian mis-scales stays on its own
     # axis, where the sampler's diagonal mass-matrix adaptation can correct it
     return vecs / np.sqrt(vals)
@@ -529,7 +530,9 @@ def fit(data: AnonymousData, spec: AnonymousSpec, sampler: SamplerSettings,
 
     prep = prepare(data, spec)
     mode, hess = posterior_mode(prep.logp_sampled, prep.sample_dim)
-    whiten = whitening(hess)
+    # margins: the mode can sit in the corner where both single cells vanish (a spike of the
+    # density in these coordinates); capping the curvature keeps the whitening at the bulk's scale
+    whiten = whitening(hess, ceiling=1e2 if prep.margins else None)
     model, values = build_model(prep, mode, whiten)
     name = "w" if prep.margins else "xi"
     idata = sample(model, values, sampler, key=structure_key(prep), var_names=[name])
