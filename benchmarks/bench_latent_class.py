@@ -39,7 +39,7 @@ from hiddenvictims.spec import LatentClassSpec, SamplerSettings  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "latent_class.json"
 SPEC = LatentClassSpec()
-SETTINGS = SamplerSettings(chains=4, cores=2, draws=1500, tune=500, seed=1)
+SETTINGS = SamplerSettings(chains=4, cores=2, draws=2500, tune=500, seed=1)
 NUTS = (
     SPEC.model_copy(update={"sampler": "nuts"}),
     SamplerSettings(chains=4, cores=2, draws=1500, tune=1000, seed=1, backend="nutpie"),
