@@ -417,7 +417,8 @@ def posterior_mode(fun, dim: int, chunk: int = 64, step: float = 1e-4) -> tuple[
     def grad(x):
         pts = np.concatenate([x + step * eye, x - step * eye])
         vals = _batched(fun, pts, chunk)
-        return -(vals[:dim] - vals[dim:]) / (2 * step)
+        with np.errstate(invalid="ignore"):  # -inf - -inf far from the mode: nan, the optimiser backs off
+            return -(vals[:dim] - vals[dim:]) / (2 * step)
 
     res = optimize.minimize(value, np.zeros(dim), jac=grad, method="BFGS", options={"gtol": 1e-5, "maxiter": 500})
     x = res.x

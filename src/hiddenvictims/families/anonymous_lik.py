@@ -280,7 +280,8 @@ def hankel_sum(x, y, h, a: dict, xp: _Ops):
         ex, ey, eh = np.exp(x - mx), np.exp(y - my), np.exp(h - mh)
         n = a["hankel_on"].shape[0]
         hank = eh[..., a["hankel_idx"]].reshape(*eh.shape[:-1], n, n) * a["hankel_on"]
-        return np.log(np.einsum("...i,...ij,...j->...", ex, hank, ey)) + (mx + my + mh)[..., 0]
+        with np.errstate(divide="ignore"):  # an all-underflow sum is log 0 = -inf, on purpose
+            return np.log(np.einsum("...i,...ij,...j->...", ex, hank, ey)) + (mx + my + mh)[..., 0]
     mx, my, mh = x.max(), y.max(), h.max()
     ex, ey, eh = xp.exp(x - mx), xp.exp(y - my), xp.exp(h - mh)
     n = a["hankel_on"].shape[0]
