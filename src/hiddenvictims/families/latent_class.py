@@ -45,6 +45,8 @@ with the same compiled model.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -225,11 +227,11 @@ def describe(table: CaptureTable, spec: LatentClassSpec) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- fit
-def _nuts_stratum(table, spec, settings, data, seed):
-    """(eta, log_s, sample_stats, notes) of one stratum by NUTS (``spec.sampler = 'nuts'``)."""
+def _nuts_stratum(model, table, spec, settings, data, seed):
+    """(eta, log_s, sample_stats, notes) of one stratum by NUTS (``spec.sampler = 'nuts'``);
+    ``model`` is built once per fit and shared by the strata (only its pm.Data change)."""
     from ..sampling import sample
 
-    model = build_model(table.n_lists, spec.n_classes, table.lists)
     run = settings.model_copy(update={"seed": seed})
     var_names = FREE_VARS if spec.n_classes > 1 else ["eta"]
     idata = sample(model, data, run, key=structure_key(table, spec), var_names=var_names)
@@ -316,7 +318,10 @@ def fit(table: CaptureTable, spec: LatentClassSpec, sampler: SamplerSettings) ->
             # PyMC's NUTS needs minutes for this model (long trajectories at small steps
             # through a 10-class mixture); nutpie needs seconds plus a one-off compile.
             settings = settings.model_copy(update={"backend": "nutpie"})
-    sample_stratum = _nuts_stratum if spec.sampler == "nuts" else _tempering_stratum
+    if spec.sampler == "nuts":
+        sample_stratum = partial(_nuts_stratum, build_model(table.n_lists, spec.n_classes, table.lists))
+    else:
+        sample_stratum = _tempering_stratum
     labels = table.stratum_labels()
     observed = table.flat_counts().sum(axis=1)
     rng = np.random.default_rng([sampler.seed, 0x1C4C])
