@@ -254,6 +254,7 @@ def parallel_tempering(
         lls = state[0].reshape(n_chain, n_temp).copy()
         accepted, prob = swap_neighbours(xs, lls, betas, it % 2, rng)
         x = xs.reshape(n_chain * n_temp, dim)
+        refresh = bool(accepted.any())  # swapped rows carry another beta's gradient
         if it < tune:
             warm_prob += prob
             warm_tries[it % 2::2] += n_chain
@@ -261,8 +262,8 @@ def parallel_tempering(
                 betas = respace(betas, 1.0 - warm_prob / warm_tries)
                 beta = np.tile(betas, n_chain)
                 warm_prob[:], warm_tries[:] = 0.0, 0.0
-                accepted = accepted + 1  # force the state refresh below
-        if accepted.any():
+                refresh = True  # every row has a new beta
+        if refresh:
             state = logdens(x, beta)
         if it >= tune:
             k = it - tune
