@@ -210,20 +210,40 @@ def population_draws(post: xr.Dataset) -> dict[str, xr.Dataset]:
     return out
 
 
+def quantile_mcse(draws: np.ndarray, probs: tuple[float, ...]) -> list[float]:
+    """Monte Carlo standard errors of quantiles of (chain, draw) draws (ArviZ's ESS-based
+    method); NaN where a draw is not finite or there is a single chain."""
+    import arviz as az
+
+    if draws.ndim != 2 or draws.shape[0] < 2 or not np.isfinite(draws).all():
+        return [math.nan] * len(probs)
+    return [float(az.mcse(draws, method="quantile", prob=p)) for p in probs]
+
+
 def year_table(post: xr.Dataset, prob: float = INTERVAL_PROB) -> pd.DataFrame:
-    """One row per population x year x quantity: median and equal-tailed interval."""
+    """One row per population x year x quantity: median and equal-tailed interval, each with its
+    Monte Carlo standard error (the upper ends of N rest on few draws far in the tail)."""
     lo, hi = interval_quantiles(prob)
     rows = []
     for label, ds in population_draws(post).items():
         for quantity in ("N", "hidden", "share_registered", "share_chat"):
-            da = ds[quantity]
+            da = ds[quantity].transpose("chain", "draw", ...)
             for year in da[YEAR].values:
-                v = da.sel({YEAR: year}).values.ravel()
-                v = v[np.isfinite(v)]
-                q = np.quantile(v, [0.5, lo, hi])
+                arr = da.sel({YEAR: year}).values
+                v = arr.ravel()
+                q = np.quantile(v[np.isfinite(v)], [0.5, lo, hi])
+                se = quantile_mcse(arr, (0.5, lo, hi))
                 rows.append({"population": label, YEAR: int(year), "quantity": quantity,
-                             "median": q[0], "lower": q[1], "upper": q[2]})
+                             "median": q[0], "lower": q[1], "upper": q[2],
+                             "mcse_median": se[0], "mcse_lower": se[1], "mcse_upper": se[2]})
     return pd.DataFrame(rows)
+
+
+def mc_error_summary(table: pd.DataFrame) -> dict[str, float]:
+    """Largest relative Monte Carlo error (1 s.e. / value) of N's median, lower and upper end
+    over the populations and years of :func:`year_table`."""
+    n = table[table["quantity"] == "N"]
+    return {end: float((n[f"mcse_{end}"] / n[end]).max()) for end in ("median", "lower", "upper")}
 
 
 def change_summary(post: xr.Dataset, first: int, last: int) -> dict[str, float]:

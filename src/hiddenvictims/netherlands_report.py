@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .constants import INTERVAL_PROB, SMALL_COUNT_SUPPRESS
-from .netherlands import YEAR, change_summary, dutch_figures, prior_posterior_table, year_table
+from .netherlands import YEAR, change_summary, dutch_figures, mc_error_summary, prior_posterior_table, year_table
 from .results import atomic_dir, manifest_record, summary_record, write_json
 
 PCT = int(round(100 * INTERVAL_PROB))
@@ -121,6 +121,19 @@ def quotable(post, figures: pd.DataFrame, lang: str) -> str:
             f"{pct(ch['upper'])}; kans dat het daalde: {100 * p:.0f}%).")
 
 
+def mc_error_sentence(table: pd.DataFrame, lang: str) -> str:
+    """How rough the reported numbers are from sampling alone (largest relative Monte Carlo
+    standard error of N's median and interval ends)."""
+    e = {k: f"{100 * v:.0f}%" if np.isfinite(v) else "n/a" for k, v in mc_error_summary(table).items()}
+    if lang == "en":
+        return (f"Monte Carlo error (1 s.e., largest over the rows): medians {e['median']}, lower ends "
+                f"{e['lower']}, upper ends {e['upper']}. The upper ends come from few draws far in the "
+                "tail: read them as orders of magnitude (`per_year.csv` has every standard error).")
+    return (f"Monte-Carlofout (1 s.e., grootste over de rijen): medianen {e['median']}, ondergrenzen "
+            f"{e['lower']}, bovengrenzen {e['upper']}. De bovengrenzen rusten op weinig trekkingen ver in de "
+            "staart: lees ze als ordes van grootte (`per_year.csv` geeft elke standaardfout).")
+
+
 def report_text(estimate, sens: pd.DataFrame, cfg, lang: str) -> str:
     post = estimate.posterior
     table = year_table(post)
@@ -140,6 +153,8 @@ def report_text(estimate, sens: pd.DataFrame, cfg, lang: str) -> str:
             f"reached. Each cell gives the middle estimate and a {PCT}% interval.",
             "",
             wide_table(table, "en"),
+            "",
+            mc_error_sentence(table, "en"),
             "",
             "## What the answer rests on",
             "- Nobody can link a chat contact to a register entry. How much the chat and the register see the same "
@@ -189,6 +204,8 @@ def report_text(estimate, sens: pd.DataFrame, cfg, lang: str) -> str:
             f"hulpchat Chat met Fier bereikte. Elke cel geeft de middelste schatting en een {PCT}%-interval.",
             "",
             wide_table(table, "nl"),
+            "",
+            mc_error_sentence(table, "nl"),
             "",
             "## Waar het antwoord op rust",
             "- Niemand kan een chatcontact koppelen aan een registratie. Hoe sterk chat en registratie dezelfde "
@@ -259,6 +276,7 @@ def print_summary(estimate, sens: pd.DataFrame, cfg, console) -> None:
                  for q in ("N", "hidden", "share_registered", "share_chat")]
         out.add_row(pop, str(year), *cells)
     console.print(out)
+    console.print(mc_error_sentence(table, "en"))
     console.print(quotable(estimate.posterior, dutch_figures(tuple(cfg.years)), "en"))
     for warning in estimate.warnings():
         console.print(f"[bold yellow]warning:[/bold yellow] {warning}")

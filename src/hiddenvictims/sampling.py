@@ -82,6 +82,7 @@ def _sample_pymc(
             var_names=var_names,
             return_inferencedata=True,
             idata_kwargs={"log_likelihood": False},
+            compile_kwargs={"mode": "NUMBA"} if settings.compile_mode == "numba" else None,
         )
 
 

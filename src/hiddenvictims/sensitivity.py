@@ -107,7 +107,10 @@ def psis_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, float, float]:
     log_ratio = np.asarray(log_ratio, dtype=float)
     if np.ptp(log_ratio) < 1e-12:  # nothing to reweight (e.g. only the dependence prior moved)
         return np.full(log_ratio.size, 1.0 / log_ratio.size), float(log_ratio.size), float("nan")
-    lw, khat = az.psislw(log_ratio - log_ratio.max())
+    # ArviZ's generalised-Pareto fit exponentiates differences of its profile log-likelihoods;
+    # where they exceed ~709 the term overflows to inf and gets weight 1/inf = 0, as it should
+    with np.errstate(over="ignore"):
+        lw, khat = az.psislw(log_ratio - log_ratio.max())
     w = np.exp(lw - lw.max())
     w /= w.sum()
     return w, float(1.0 / np.sum(w**2)), float(np.asarray(khat))

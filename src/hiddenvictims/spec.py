@@ -218,6 +218,11 @@ class SamplerSettings(Strict):
     backend: Literal["auto", "pymc", "nutpie"] = "auto"
     target_accept: float = Field(0.9, gt=0, lt=1)
     progressbar: bool = False
+    #: How PyMC's sampler compiles the model: "c" (PyTensor's C backend; cached on disk, so a
+    #: second run starts in about a second) or "numba" (about 45 s to compile, not cached across
+    #: processes, but each gradient costs less: 229 against 516 us on the Dutch baseline). Choose
+    #: "numba" for one long run; nutpie always compiles with Numba and ignores this.
+    compile_mode: Literal["c", "numba"] = "c"
 
 
 def spec_classes() -> dict[str, type[Strict]]:
