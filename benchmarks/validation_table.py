@@ -53,7 +53,7 @@ def cell(est) -> str:
     """Median (95% interval); ⚠ = a convergence warning, ‡ = the N grid cuts the posterior."""
     row = est.summary().set_index("quantity").loc["N"]
     flag = " ⚠" if est.warnings() else ""
-    if any("of the N grid" in note for note in est.notes):
+    if "grid_cut" in est.flags:
         flag += " ‡"
     return f"{row['median']:,.0f} ({row['lower']:,.0f}–{row['upper']:,.0f}){flag}"
 

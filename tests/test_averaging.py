@@ -331,6 +331,17 @@ def test_fit_returns_exact_summary_and_model_table():
     assert np.array_equal(again.posterior["N"].values, est.posterior["N"].values)
 
 
+def test_a_grid_that_cuts_the_posterior_is_flagged():
+    """UK 2013 (4 lists) has about 10,000 hidden victims: a grid stopping at 2,000 cuts the
+    posterior, and the estimate says so in a note and in its machine-readable flags."""
+    t = table("uk_2013_4lists_noGP")
+    full = fit(t, AveragingSpec(), SamplerSettings(draws=200, chains=1, seed=4))
+    cut = fit(t, AveragingSpec(nmissing_max=2000), SamplerSettings(draws=200, chains=1, seed=4))
+    assert full.flags == () and cut.flags == ("grid_cut",)
+    assert any("of the N grid" in note for note in cut.notes)
+    assert not any("of the N grid" in note for note in full.notes)
+
+
 def test_strata_are_fitted_one_by_one_without_inactive_lists():
     base = table("uk_2013_4lists_noGP")
     counts = base.flat_counts()[0]

@@ -41,6 +41,9 @@ class Estimate:
     pmf_N: xr.DataArray | None = None
     extra_summary_vars: tuple[str, ...] = field(default=())
     diagnostic_vars: tuple[str, ...] = field(default=("N",))
+    #: Machine-readable caveats for reports and checks (the notes say them in words), e.g.
+    #: ``"grid_cut"``: a grid-based posterior of N is cut off by the top of its grid.
+    flags: tuple[str, ...] = field(default=())
 
     @property
     def posterior(self) -> xr.Dataset:
@@ -96,6 +99,7 @@ def make_estimate(
     pmf_N: xr.DataArray | None = None,
     extra_summary_vars: tuple[str, ...] = (),
     diagnostic_vars: tuple[str, ...] = ("N",),
+    flags: tuple[str, ...] = (),
 ) -> Estimate:
     """Assemble an Estimate from draws of the hidden count.
 
@@ -141,4 +145,5 @@ def make_estimate(
         pmf_N=pmf_N,
         extra_summary_vars=extra_summary_vars,
         diagnostic_vars=diagnostic_vars,
+        flags=tuple(flags),
     )

@@ -120,6 +120,7 @@ def summary_record(estimate: Estimate) -> dict[str, Any]:
             "warnings": estimate.warnings(),
         },
         "notes": list(estimate.notes),
+        "flags": list(estimate.flags),
     }
 
 

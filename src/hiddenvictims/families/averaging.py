@@ -588,6 +588,11 @@ def _pct(p: float) -> str:
     return f"{100 * p:.0f}%" if p >= 0.01 else f"{100 * p:.2g}%"
 
 
+def grid_cut(res) -> bool:
+    """True when more than TAIL_WARN of the posterior lies in the top 10% of the N grid."""
+    return res.tail_mass() > TAIL_WARN
+
+
 def describe(res: AveragingResult) -> list[str]:
     """Plain-language account of one averaging result."""
     prior = "proportional to 1/N" if res.prior_n == "one_over_n" else "flat"
@@ -620,7 +625,7 @@ def describe(res: AveragingResult) -> list[str]:
         + "."
     )
     tail = res.tail_mass()
-    if tail > TAIL_WARN:
+    if grid_cut(res):
         notes.append(
             f"{_pct(tail)} of the posterior lies in the top 10% of the N grid: the grid cuts the "
             "upper tail, so the answer depends on where it stops (raise grid_multiplier to see "
@@ -756,6 +761,7 @@ def fit(table: CaptureTable, spec: AveragingSpec, sampler: SamplerSettings) -> E
         notes=notes,
         pmf_N=pmf_n,
         diagnostic_vars=(),
+        flags=("grid_cut",) if any(grid_cut(res) for res in results) else (),
     )
     estimate.idata.add_groups(_groups(labels, results, table.lists))
     estimate.idata.posterior.attrs["model_averaging"] = json.dumps(
