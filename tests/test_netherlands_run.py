@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from hiddenvictims import netherlands as nl
+from hiddenvictims.diagnostics import quantile_mcse
 from hiddenvictims.cli import app
 
 runner = CliRunner()
@@ -75,7 +75,7 @@ def test_quantile_mcse_matches_the_spread_of_repeated_runs():
     rng = np.random.default_rng(7)
     reps = [rng.standard_normal((4, 500)) for _ in range(300)]
     probs = (0.5, 0.975)
-    stated = np.array([nl.quantile_mcse(r, probs) for r in reps])
+    stated = np.array([quantile_mcse(r, probs) for r in reps])
     spread = np.array([np.quantile(r.ravel(), probs) for r in reps]).std(axis=0, ddof=1)
     np.testing.assert_allclose(stated.mean(axis=0), spread, rtol=0.15)
     np.testing.assert_allclose(spread[0], np.sqrt(0.25 / 2000) / 0.3989, rtol=0.15)
@@ -84,5 +84,5 @@ def test_quantile_mcse_matches_the_spread_of_repeated_runs():
     e = rng.standard_normal((4, 500))
     for t in range(1, 500):
         ar[:, t] = 0.9 * ar[:, t - 1] + np.sqrt(1 - 0.81) * e[:, t]
-    assert nl.quantile_mcse(ar, (0.5,))[0] > 2.5 * stated[:, 0].mean()
-    assert np.isnan(nl.quantile_mcse(np.array([[1.0, np.inf], [2.0, 3.0]]), (0.5,))[0])
+    assert quantile_mcse(ar, (0.5,))[0] > 2.5 * stated[:, 0].mean()
+    assert np.isnan(quantile_mcse(np.array([[1.0, np.inf], [2.0, 3.0]]), (0.5,))[0])

@@ -21,6 +21,15 @@ if TYPE_CHECKING:
 DIAG_COLUMNS = ["variable", "element", "rhat", "ess_bulk", "ess_tail"]
 
 
+def quantile_mcse(draws: np.ndarray, probs: tuple[float, ...]) -> list[float]:
+    """Monte Carlo standard errors of quantiles of (chain, draw) draws (ArviZ's ESS-based
+    method): how far a reported median or interval end may be from the exact posterior's. NaN
+    where a draw is not finite or there is a single chain."""
+    if draws.ndim != 2 or draws.shape[0] < 2 or not np.isfinite(draws).all():
+        return [float("nan")] * len(probs)
+    return [float(az.mcse(draws, method="quantile", prob=p)) for p in probs]
+
+
 def diagnose(estimate: Estimate) -> pd.DataFrame:
     """R-hat and ESS (bulk, tail) for every element of the estimate's diagnostic variables."""
     post = estimate.posterior

@@ -27,6 +27,7 @@ from . import config
 from .anonymous_data import AnonymousData, AnonymousSource
 from .config import Strict
 from .constants import INTERVAL_PROB, PATTERN_DIM, interval_quantiles
+from .diagnostics import quantile_mcse
 from .errors import InputError
 from .spec import AnonymousSpec, DependencePrior, InformativePrior, MismatchPrior, SamplerSettings
 
@@ -208,16 +209,6 @@ def population_draws(post: xr.Dataset) -> dict[str, xr.Dataset]:
             "registered": reg, "unseen": pick("N_unseen"),
         })
     return out
-
-
-def quantile_mcse(draws: np.ndarray, probs: tuple[float, ...]) -> list[float]:
-    """Monte Carlo standard errors of quantiles of (chain, draw) draws (ArviZ's ESS-based
-    method); NaN where a draw is not finite or there is a single chain."""
-    import arviz as az
-
-    if draws.ndim != 2 or draws.shape[0] < 2 or not np.isfinite(draws).all():
-        return [math.nan] * len(probs)
-    return [float(az.mcse(draws, method="quantile", prob=p)) for p in probs]
 
 
 def year_table(post: xr.Dataset, prob: float = INTERVAL_PROB) -> pd.DataFrame:
