@@ -303,9 +303,10 @@ def run_netherlands(config_path: str | Path, out: str | Path | None = None, forc
         return {f"N {label}": ds["N"] for label, ds in population_draws(post).items()}
 
     sens = reweight_table(estimate, cfg.model, sensitivity_settings(cfg), quantities, seed=cfg.sampler.seed)
+    table = year_table(estimate.posterior)
     if console is not None:
-        print_summary(estimate, sens, cfg, console)
-    write_outputs(target, force, estimate, sens, cfg, path)
+        print_summary(estimate, table, cfg, console)
+    write_outputs(target, force, estimate, table, sens, cfg, path)
     if console is not None:
         console.print(f"results written to {target}")
     return target

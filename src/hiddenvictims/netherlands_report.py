@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .constants import INTERVAL_PROB, SMALL_COUNT_SUPPRESS
-from .netherlands import YEAR, change_summary, dutch_figures, mc_error_summary, prior_posterior_table, year_table
+from .netherlands import YEAR, change_summary, dutch_figures, mc_error_summary, prior_posterior_table
 from .results import atomic_dir, manifest_record, summary_record, write_json
 
 PCT = int(round(100 * INTERVAL_PROB))
@@ -134,9 +134,9 @@ def mc_error_sentence(table: pd.DataFrame, lang: str) -> str:
             "staart: lees ze als ordes van grootte (`per_year.csv` geeft elke standaardfout).")
 
 
-def report_text(estimate, sens: pd.DataFrame, cfg, lang: str) -> str:
+def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: str) -> str:
+    """The English or Dutch report; ``table`` is :func:`~hiddenvictims.netherlands.year_table` of the fit."""
     post = estimate.posterior
-    table = year_table(post)
     figures = dutch_figures(tuple(cfg.years))
     sentence = quotable(post, figures, lang)
     dep = cfg.model.dependence
@@ -239,7 +239,8 @@ def report_text(estimate, sens: pd.DataFrame, cfg, lang: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_outputs(target: Path, force: bool, estimate, sens: pd.DataFrame, cfg, config_path: Path) -> Path:
+def write_outputs(target: Path, force: bool, estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg,
+                  config_path: Path) -> Path:
     """Write the results folder atomically: fit, tables, plot, reports, manifest."""
     from .sensitivity import plot_sensitivity
 
@@ -253,21 +254,20 @@ def write_outputs(target: Path, force: bool, estimate, sens: pd.DataFrame, cfg, 
         estimate.summary().to_csv(tmp / "summary.csv", index=False)
         write_json(tmp / "summary.json", summary_record(estimate))
         write_json(tmp / "manifest.json", manifest)
-        year_table(estimate.posterior).to_csv(tmp / "per_year.csv", index=False)
+        table.to_csv(tmp / "per_year.csv", index=False)
         prior_posterior_table(estimate).to_csv(tmp / "prior_posterior.csv", index=False)
         dutch_figures(tuple(cfg.years)).to_csv(tmp / "data_used.csv", index=False)
         sens.to_csv(tmp / "sensitivity.csv", index=False)
         plot_sensitivity(sens, tmp / "sensitivity.png", title=f"{cfg.name}: sensitivity of N")
-        (tmp / "report.en.md").write_text(report_text(estimate, sens, cfg, "en"))
-        (tmp / "report.nl.md").write_text(report_text(estimate, sens, cfg, "nl"))
+        (tmp / "report.en.md").write_text(report_text(estimate, table, sens, cfg, "en"))
+        (tmp / "report.nl.md").write_text(report_text(estimate, table, sens, cfg, "nl"))
     return target
 
 
-def print_summary(estimate, sens: pd.DataFrame, cfg, console) -> None:
+def print_summary(estimate, table: pd.DataFrame, cfg, console) -> None:
     """Terminal table of the per-year estimates plus the quotable sentence."""
     from rich.table import Table
 
-    table = year_table(estimate.posterior)
     out = Table(title=f"{cfg.name}: median ({PCT}% interval)", title_justify="left")
     for col in ("population", "year", "N", "not in register", "share registered", "share reached by chat"):
         out.add_column(col, justify="left" if col in ("population", "year") else "right")
