@@ -474,11 +474,21 @@ class Prepared:
     def sample_dim(self) -> int:
         return self.static["margins"]["dim"] if self.margins else self.st.dim
 
+    @property
+    def sampled_var(self) -> str:
+        """Name of the coordinates NUTS samples: 'xi', or 'w' for the margin coordinates."""
+        return "w" if self.margins else "xi"
+
     def logp_sampled(self, w: np.ndarray) -> np.ndarray:
-        """The log posterior of the coordinates NUTS samples (xi, or the margin coordinates)."""
-        if self.margins:
-            return log_posterior_margins(w, self.st, self.arrays, self.static, lik.NP)
-        return self.logp_numpy(w)
+        """The log posterior of the coordinates NUTS samples (NumPy)."""
+        return sampled_logp(self, w, self.arrays, lik.NP)
+
+
+def sampled_logp(prep: Prepared, x, arrays: dict, xp):
+    """Log posterior of the sampled coordinates x (xi, or the margin coordinates), with the
+    arrays in ``arrays`` (NumPy values, or the graph's pm.Data containers)."""
+    density = log_posterior_margins if prep.margins else log_posterior
+    return density(x, prep.st, arrays, prep.static, xp)
 
 
 def prepare(data: AnonymousData, spec: AnonymousSpec) -> Prepared:
@@ -499,17 +509,12 @@ def prepare(data: AnonymousData, spec: AnonymousSpec) -> Prepared:
 def build_model(prep: Prepared, mode: np.ndarray, whiten: np.ndarray) -> tuple[pm.Model, dict]:
     """The PyMC model in whitened coordinates z (xi = mode + M z); data in pm.Data containers."""
     xp = lik._pt_ops()
-    st = prep.st
     values = {**prep.arrays, "xi_mode": mode, "xi_M": whiten}
     with pm.Model() as model:
         shared = {name: pm.Data(name, value) for name, value in values.items()}
         z = pm.Flat("z", shape=prep.sample_dim)
-        xi = pm.Deterministic("w" if prep.margins else "xi",
-                              shared["xi_mode"] + (shared["xi_M"] * z[None, :]).sum(axis=-1))
-        if prep.margins:  # xi holds the margin coordinates
-            logp = pm.Potential("logp", log_posterior_margins(xi, st, shared, prep.static, xp))
-        else:
-            logp = pm.Potential("logp", log_posterior(xi, st, shared, prep.static, xp))
+        xi = pm.Deterministic(prep.sampled_var, shared["xi_mode"] + (shared["xi_M"] * z[None, :]).sum(axis=-1))
+        logp = pm.Potential("logp", sampled_logp(prep, xi, shared, xp))
     # keep only the containers the graph reads: nutpie's ``with_data`` rejects any other name
     used = {v.name for v in ancestors([logp, xi])}
     return model, {name: value for name, value in values.items() if name in used}
@@ -535,9 +540,8 @@ def fit(data: AnonymousData, spec: AnonymousSpec, sampler: SamplerSettings,
     # density in these coordinates); capping the curvature keeps the whitening at the bulk's scale
     whiten = whitening(hess, ceiling=1e2 if prep.margins else None)
     model, values = build_model(prep, mode, whiten)
-    name = "w" if prep.margins else "xi"
-    idata = sample(model, values, sampler, key=structure_key(prep), var_names=[name])
-    xi = idata.posterior[name].transpose("chain", "draw", ...).values
+    idata = sample(model, values, sampler, key=structure_key(prep), var_names=[prep.sampled_var])
+    xi = idata.posterior[prep.sampled_var].transpose("chain", "draw", ...).values
     if prep.margins:
         xi = xi_from_margins(prep, xi, np.random.default_rng([sampler.seed, 0x3A6]))
     stats = idata.sample_stats if "sample_stats" in idata.groups() else None
