@@ -165,7 +165,7 @@ def hmc_move(
 
 def swap_neighbours(
     x: np.ndarray, ll: np.ndarray, betas: np.ndarray, parity: int, rng: np.random.Generator
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Metropolis swaps between temperatures t and t + 1 (t of the given parity), in place.
 
     ``x`` (chain, temperature, D), ``ll`` (chain, temperature). Returns (temperature - 1,)
@@ -302,8 +302,11 @@ def sample_tempering(
     """Run the chains in two independent groups, in two processes when ``cores`` >= 2.
 
     The split (first half of the chains, second half; each group with its own seed from
-    ``seed``) does not depend on ``cores``, so a seed gives the same draws on any machine.
-    ``logdens`` must pickle (the groups run in forked worker processes).
+    ``seed``) does not depend on ``cores``, so a seed gives the same draws whatever the number
+    of cores (not bit for bit across CPUs: the compiled kernel's floating point may differ).
+    Each group re-spaces its own ladder; ``betas`` reports the first group's, ``swap_rate`` and
+    ``step_size`` are averages over the groups. ``logdens`` must pickle (the groups run in
+    forked worker processes).
     """
     n_chain = init.shape[0]
     groups = [g for g in np.array_split(np.arange(n_chain), min(2, n_chain)) if len(g)]

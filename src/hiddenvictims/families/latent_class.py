@@ -318,7 +318,6 @@ def fit(table: CaptureTable, spec: LatentClassSpec, sampler: SamplerSettings) ->
             # PyMC's NUTS needs minutes for this model (long trajectories at small steps
             # through a 10-class mixture); nutpie needs seconds plus a one-off compile.
             settings = settings.model_copy(update={"backend": "nutpie"})
-    if spec.sampler == "nuts":
         sample_stratum = partial(_nuts_stratum, build_model(table.n_lists, spec.n_classes, table.lists))
     else:
         sample_stratum = _tempering_stratum
