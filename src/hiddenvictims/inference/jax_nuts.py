@@ -32,6 +32,12 @@ class NutsResult:
     diverging: np.ndarray  # (chain, draw) bool
     n_steps: np.ndarray  # (chain, draw) leapfrog steps
     step_size: np.ndarray  # (chain,)
+    inverse_mass_matrix: np.ndarray  # (chain, dim, dim), or (chain, dim) when diagonal
+
+    def adapted(self) -> dict[str, np.ndarray]:
+        """The adapted kernel parameters and last positions, to start a related fit with."""
+        return {"step_size": self.step_size, "inverse_mass_matrix": self.inverse_mass_matrix,
+                "position": self.position[:, -1]}
 
 
 def make_sampler(logdensity: Callable, dim: int, chains: int, tune: int, draws: int,
@@ -56,14 +62,35 @@ def make_sampler(logdensity: Callable, dim: int, chains: int, tune: int, draws: 
         warmup = blackjax.window_adaptation(blackjax.nuts, target, is_mass_matrix_diagonal=not dense_mass,
                                             target_acceptance_rate=target_accept)
         (state, params), _ = warmup.run(key_warm, x0, num_steps=tune)
+        return draw(target, state, params, key_draw)
+
+    def draw(target, state, params, key):
         kernel = blackjax.nuts(target, **params).step
 
         def step(state, k):
             state, info = kernel(k, state)
             return state, (state.position, info.is_divergent, info.num_integration_steps)
 
-        _, (pos, div, n) = jax.lax.scan(step, state, jax.random.split(key_draw, draws))
-        return pos, div, n, params["step_size"]
+        _, (pos, div, n) = jax.lax.scan(step, state, jax.random.split(key, draws))
+        return pos, div, n, params["step_size"], params["inverse_mass_matrix"]
+
+    def one_chain_warm(data, key, start):
+        """A fit that reuses another fit's adapted step size and mass matrix and starts where it
+        ended: ``tune`` iterations of burn-in with the fixed kernel, no adaptation."""
+        key_burn, key_draw = jax.random.split(key)
+
+        def target(x):
+            return logdensity(x, data)
+
+        params = {"step_size": start["step_size"], "inverse_mass_matrix": start["inverse_mass_matrix"]}
+        kernel = blackjax.nuts(target, **params)
+        state = kernel.init(start["position"])
+
+        def burn(state, k):
+            return kernel.step(k, state)[0], None
+
+        state, _ = jax.lax.scan(burn, state, jax.random.split(key_burn, tune))
+        return draw(target, state, params, key_draw)
 
     @jax.jit
     def run_batch(data, key):
@@ -72,19 +99,24 @@ def make_sampler(logdensity: Callable, dim: int, chains: int, tune: int, draws: 
         per_data = jax.vmap(one_chain, in_axes=(None, 0))
         return jax.vmap(per_data, in_axes=(0, 0))(data, keys)
 
-    def run(data, seed: int) -> NutsResult:
-        """Fit one data set (leaves without a batch axis) or a batch of them (every leaf with a
-        leading batch axis, ``batched=True`` in :func:`stack`): all chains of all data sets run
-        in one compiled program."""
+    @jax.jit
+    def run_warm(data, key, start):
+        keys = jax.random.split(key, chains)
+        return jax.vmap(one_chain_warm, in_axes=(None, 0, 0))(data, keys, start)
+
+    def run(data, seed: int, start: dict | None = None) -> NutsResult:
+        """Fit one data set (leaves without a batch axis) or a batch of them (a :class:`Batch`
+        from :func:`stack`: all chains of all data sets in one program). ``start``: the
+        :meth:`NutsResult.adapted` of a related fit of one data set, whose kernel is reused."""
+        key = jax.random.PRNGKey(seed)
+        if start is not None:
+            out = run_warm(jax.tree_util.tree_map(jnp.asarray, data), key,
+                           jax.tree_util.tree_map(jnp.asarray, start))
+            return NutsResult(*(np.asarray(v) for v in out))
         batched = isinstance(data, Batch)
         leaves = data.data if batched else jax.tree_util.tree_map(lambda v: jnp.asarray(v)[None], data)
-        pos, div, n, eps = run_batch(jax.tree_util.tree_map(jnp.asarray, leaves), jax.random.PRNGKey(seed))
-        out = NutsResult(position=np.asarray(pos), diverging=np.asarray(div), n_steps=np.asarray(n),
-                         step_size=np.asarray(eps))
-        if batched:
-            return out
-        return NutsResult(position=out.position[0], diverging=out.diverging[0], n_steps=out.n_steps[0],
-                          step_size=out.step_size[0])
+        out = [np.asarray(v) for v in run_batch(jax.tree_util.tree_map(jnp.asarray, leaves), key)]
+        return NutsResult(*out) if batched else NutsResult(*(v[0] for v in out))
 
     return run
 

@@ -84,10 +84,10 @@ def compile_fit(prep: Prepared, chains: int, tune: int, draws: int, target_accep
     run = make_sampler(make_logdensity(prep.layout, prep.spec.priors), prep.layout.dim, chains=chains,
                        tune=tune, draws=draws, target_accept=target_accept)
 
-    def fit(data: ModelData | list[ModelData], seed: int):
+    def fit(data: ModelData | list[ModelData], seed: int, start: dict | None = None):
         if isinstance(data, list):
             return run(stack([d.as_dict() for d in data]), seed)
-        return run(data.as_dict(), seed)
+        return run(data.as_dict(), seed, start=start)
 
     return fit
 

@@ -1,0 +1,95 @@
+"""The Dutch default run (evidence synthesis) end to end through the CLI, with short chains."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from hiddenvictims.netherlands import data_path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "netherlands-baseline.toml"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("synthesis")
+    out = tmp / "out"
+    text = BASELINE.read_text()
+    for old, new in (("draws = 5000", "draws = 150"), ("tune = 1000", "tune = 150"),
+                     ("check_draws = 300", "check_draws = 100"),
+                     ('dir = "results/netherlands-baseline"', f'dir = "{out.as_posix()}"')):
+        assert old in text
+        text = text.replace(old, new)
+    cfg = tmp / "nl.toml"
+    cfg.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "hiddenvictims.cli", "run", str(cfg), *ALLOW],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode in (0, 3), proc.stderr[-2000:]
+    return out, proc
+
+
+ALLOW: list[str] = []
+
+
+def test_every_output_is_written(run_dir):
+    out, proc = run_dir
+    for name in ("per_year.csv", "contributions.csv", "conflicts.csv", "sources.csv", "diagnostics.csv",
+                 "bounds.csv", "report.en.md", "report.nl.md", "idata.nc", "summary.json", "manifest.json"):
+        assert (out / name).exists(), name
+    assert "What each source contributes" in proc.stdout
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 20191231 and len(manifest["data_hash"]) == 64
+
+
+def test_no_posterior_draw_breaks_a_published_bound(run_dir):
+    """Registered Dutch minors never exceed the registered minors of any nationality (read from
+    the bundled register figures), and the latent counts hold the observed ones."""
+    out, _ = run_dir
+    reg = pd.read_csv(data_path("comensha_registrations.csv"))
+    bounds = reg[(reg["population"] == "all") & (reg["age"] == "minor")].dropna(subset=["count"])
+    post = xr.open_dataset(out / "idata.nc", group="posterior", engine="h5netcdf")
+    checked = 0
+    for year in post["year"].values:
+        rows = bounds[bounds["year"] == year]
+        if len(rows):
+            minors = post["N_registered"].sel(year=year, age="minor").values
+            assert minors.max() <= rows["count"].min()
+            checked += 1
+    assert checked >= 2  # 2019 and 2020
+    dutch = reg[(reg["population"] == "dutch") & (reg["age"] == "all") & (reg["exploitation"] == "all")]
+    for year in (2019, 2020):
+        observed = float(dutch[dutch["year"] == year]["count"].iloc[0])
+        total = post["N_registered"].sel(year=year).sum("age").values
+        assert np.all(total == observed)
+    n = post["N"].values
+    assert np.all(n >= post["N_registered"].values + post["N_anonymous"].values - post["N_both"].values)
+
+
+def test_contributions_cover_every_source_and_both_factor_variants(run_dir):
+    out, _ = run_dir
+    contrib = pd.read_csv(out / "contributions.csv")
+    sources = pd.read_csv(out / "sources.csv")
+    variants = set(contrib["variant"])
+    for group in sources["group"].unique():
+        assert f"without {group}" in variants
+    assert {"all evidence", "published estimates x 0.5", "published estimates x 2"} <= variants
+    conflicts = pd.read_csv(out / "conflicts.csv")
+    assert set(conflicts["group"]) == set(sources["group"])
+    assert conflicts["p_value"].between(0, 1).all()
+
+
+def test_reports_carry_the_headline_in_both_languages(run_dir):
+    out, _ = run_dir
+    en = (out / "report.en.md").read_text()
+    nl = (out / "report.nl.md").read_text()
+    assert "In 2020 there were an estimated" in en and "In 2020 waren er naar schatting" in nl
+    assert "From 2019 to 2020 registered Dutch victims changed by -36%" in en
+    assert "Van 2019 tot 2020" in nl
