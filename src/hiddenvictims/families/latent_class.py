@@ -19,8 +19,11 @@ Parameterisation (what helps gradient-based samplers):
 
 * capture probabilities on the logit scale, eta = logit(lambda), with the Beta(c, d) prior
   pushed forward (log density c log lambda + d log(1 - lambda), written with softplus);
-* sticks V_k on the scale s_k = -log(1 - V_k) (the log of what each break leaves), sampled as
-  log s_k; log pi_k = log(1 - exp(-s_k)) - sum_{j<k} s_j, exact in floating point;
+* sticks V_k on the logit scale, u_k = logit V_k; with s_k = -log(1 - V_k) = softplus(u_k),
+  log pi_k = log V_k - sum_{j<k} s_j, exact in floating point. The likelihood's curvature in
+  u is bounded (by about n / 4). On the earlier log s scale it grew like s: where one class
+  took most of the weight (the large, rarely listed class on the UK six lists), a leapfrog
+  step tuned in the body of the posterior was unstable, and 19-54 moves per run diverged;
 * alpha integrated out analytically: given alpha the s_k are iid Exponential(alpha), so with
   alpha ~ Gamma(a, b) the sticks have joint density proportional to (b + sum s)^-(a + K - 1).
   That removes the alpha-stick funnel (the main source of divergences with small alpha). Each
@@ -62,7 +65,7 @@ from .latent_class_kernel import LatentClassDensity
 
 CLASS_DIM = "latent_class"
 STICK_DIM = "stick"
-FREE_VARS = ["log_s", "eta"]
+FREE_VARS = ["logit_v", "eta"]
 #: Below this swap rate between two neighbouring temperatures the fit says the ladder has a gap.
 MIN_SWAP_RATE = 0.1
 
@@ -87,19 +90,20 @@ def model_data(table: CaptureTable, spec: LatentClassSpec) -> list[dict[str, np.
     return out
 
 
-def log_weights(log_s: pt.TensorVariable | np.ndarray, xp=pt):
-    """Stick-breaking log weights from log s (s_k = -log(1 - V_k)); last axis = sticks.
+def log_weights(logit_v: pt.TensorVariable | np.ndarray, xp=pt):
+    """Stick-breaking log weights from u = logit V (V_k the stick breaks); last axis = sticks.
 
-    Works on PyTensor tensors (``xp=pt``) and on numpy arrays (``xp=np``).
+    log pi_k = log V_k + sum_{j<k} log(1 - V_j), with log V = -softplus(-u) and
+    log(1 - V) = -softplus(u). Works on PyTensor tensors (``xp=pt``) and numpy (``xp=np``).
     """
     if xp is pt:
-        s = pt.exp(log_s)
-        log_v = pt.log1mexp(-s)
+        s = pt.softplus(logit_v)
+        log_v = logit_v - s
         cum = pt.cumsum(s, axis=-1)
         zeros = pt.zeros_like(s[..., :1])
         return pt.concatenate([log_v, zeros], axis=-1) - pt.concatenate([zeros, cum], axis=-1)
-    s = np.exp(log_s)
-    log_v = np.log(-np.expm1(-s))
+    s = np.logaddexp(0.0, logit_v)
+    log_v = logit_v - s
     cum = np.cumsum(s, axis=-1)
     zeros = np.zeros_like(s[..., :1])
     return np.concatenate([log_v, zeros], axis=-1) - np.concatenate([zeros, cum], axis=-1)
@@ -135,13 +139,14 @@ def build_model(n_lists: int, n_classes: int, list_names=None) -> pm.Model:
         pm.Potential("capture_prior", (cap_a * log_lam + cap_b * log1m_lam).sum())
 
         if n_classes > 1:
-            log_s = pm.Flat("log_s", dims=STICK_DIM)
-            total = pt.exp(log_s).sum()
-            # alpha integrated out: p(s) ∝ (b + sum s)^-(a + K - 1); + log s for the log scale
+            logit_v = pm.Flat("logit_v", dims=STICK_DIM)
+            s = pt.softplus(logit_v)
+            # alpha integrated out: p(s) ∝ (b + sum s)^-(a + K - 1); + log ds/du = log V
             pm.Potential(
-                "stick_prior", -(a_alpha + n_classes - 1) * pt.log(b_alpha + total) + log_s.sum()
+                "stick_prior",
+                -(a_alpha + n_classes - 1) * pt.log(b_alpha + s.sum()) + (logit_v - s).sum(),
             )
-            log_w = log_weights(log_s)
+            log_w = log_weights(logit_v)
         else:
             log_w = pt.zeros(1)
 
@@ -161,16 +166,16 @@ def structure_key(table: CaptureTable, spec: LatentClassSpec) -> tuple:
 
 # ---------------------------------------------------------------------------- after sampling
 def derived_draws(
-    eta: np.ndarray, log_s: np.ndarray | None, active: np.ndarray
+    eta: np.ndarray, logit_v: np.ndarray | None, active: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Class weights, capture probabilities and log p0 per draw (numpy, stable).
 
-    ``eta`` is (chain, draw, list, class), ``log_s`` (chain, draw, stick) or None for K = 1.
+    ``eta`` is (chain, draw, list, class), ``logit_v`` (chain, draw, stick) or None for K = 1.
     """
-    if log_s is None:
+    if logit_v is None:
         log_w = np.zeros((*eta.shape[:2], 1))
     else:
-        log_w = log_weights(log_s, xp=np)
+        log_w = log_weights(logit_v, xp=np)
     log1m = -np.logaddexp(0.0, eta)  # log(1 - lambda)
     log_p0 = logsumexp(log_w + (log1m * active[None, None, :, None]).sum(axis=2), axis=-1)
     return {"class_weight": np.exp(log_w), "capture_prob": expit(eta), "log_p0": log_p0}
@@ -183,12 +188,12 @@ def hidden_draws(log_p0: np.ndarray, n_obs: int, rng: np.random.Generator) -> np
 
 
 def alpha_draws(
-    log_s: np.ndarray | None, spec: LatentClassSpec, rng: np.random.Generator, shape: tuple
+    logit_v: np.ndarray | None, spec: LatentClassSpec, rng: np.random.Generator, shape: tuple
 ) -> np.ndarray:
     """alpha | sticks ~ Gamma(a + K - 1, rate b + sum s): its exact full conditional."""
-    if log_s is None:
+    if logit_v is None:
         return rng.gamma(spec.alpha_shape, 1.0 / spec.alpha_rate, size=shape)
-    total = np.exp(log_s).sum(axis=-1)
+    total = np.logaddexp(0.0, logit_v).sum(axis=-1)  # s = softplus(u)
     return rng.gamma(spec.alpha_shape + spec.n_classes - 1, 1.0 / (spec.alpha_rate + total))
 
 
@@ -228,7 +233,7 @@ def describe(table: CaptureTable, spec: LatentClassSpec) -> list[str]:
 
 # ---------------------------------------------------------------------------- fit
 def _nuts_stratum(model, table, spec, settings, data, seed):
-    """(eta, log_s, sample_stats, notes) of one stratum by NUTS (``spec.sampler = 'nuts'``);
+    """(eta, logit_v, sample_stats, notes) of one stratum by NUTS (``spec.sampler = 'nuts'``);
     ``model`` is built once per fit and shared by the strata (only its pm.Data change)."""
     from ..sampling import sample
 
@@ -237,19 +242,25 @@ def _nuts_stratum(model, table, spec, settings, data, seed):
     idata = sample(model, data, run, key=structure_key(table, spec), var_names=var_names)
     post = idata.posterior
     eta = post["eta"].transpose("chain", "draw", ...).values
-    log_s = post["log_s"].transpose("chain", "draw", ...).values if spec.n_classes > 1 else None
-    return eta, log_s, idata.sample_stats, []
+    logit_v = post["logit_v"].transpose("chain", "draw", ...).values if spec.n_classes > 1 else None
+    return eta, logit_v, idata.sample_stats, []
 
 
-def tempering_settings(spec: LatentClassSpec) -> TemperingSettings:
+def target_accept(spec: LatentClassSpec, sampler: SamplerSettings) -> float:
+    """The step-size target of whichever sampler runs: the spec's when set, else the
+    sampler settings'. (The divergence warning says "raise target_accept": it must act.)"""
+    return spec.target_accept if spec.target_accept is not None else sampler.target_accept
+
+
+def tempering_settings(spec: LatentClassSpec, sampler: SamplerSettings) -> TemperingSettings:
     return TemperingSettings(
         temperatures=spec.temperatures, min_beta=spec.min_beta, trajectory=spec.trajectory,
-        max_leapfrog=spec.max_leapfrog,
+        max_leapfrog=spec.max_leapfrog, target_accept=target_accept(spec, sampler),
     )
 
 
 def _tempering_stratum(table, spec, settings, data, seed):
-    """(eta, log_s, sample_stats, notes) of one stratum by parallel tempering (the default)."""
+    """(eta, logit_v, sample_stats, notes) of one stratum by parallel tempering (the default)."""
     from ..sampling import n_cores
 
     density = LatentClassDensity(
@@ -257,7 +268,7 @@ def _tempering_stratum(table, spec, settings, data, seed):
         active=data["active"], alpha_shape=spec.alpha_shape, alpha_rate=spec.alpha_rate,
         capture_a=spec.capture_a, capture_b=spec.capture_b,
     )
-    ts = tempering_settings(spec)
+    ts = tempering_settings(spec, settings)
     rng = np.random.default_rng([seed, 0x7E4B])
     init = density.initial_points(rng, settings.chains * ts.temperatures)
     init = init.reshape(settings.chains, ts.temperatures, density.dim)
@@ -265,7 +276,7 @@ def _tempering_stratum(table, spec, settings, data, seed):
     chains, draws = res.draws.shape[:2]
     n_eta = table.n_lists * spec.n_classes
     eta = res.draws[..., :n_eta].reshape(chains, draws, table.n_lists, spec.n_classes)
-    log_s = res.draws[..., n_eta:] if spec.n_classes > 1 else None
+    logit_v = res.draws[..., n_eta:] if spec.n_classes > 1 else None
     stats = xr.Dataset(
         {
             "acceptance_rate": (("chain", "draw"), res.accept),
@@ -280,7 +291,7 @@ def _tempering_stratum(table, spec, settings, data, seed):
             "step_size": res.step_size.tolist(),
         },
     )
-    return eta, log_s, stats, [swap_note(res.betas, res.swap_rate)]
+    return eta, logit_v, stats, [swap_note(res.betas, res.swap_rate)]
 
 
 def swap_note(betas: np.ndarray, swap_rate: np.ndarray) -> str:
@@ -304,16 +315,14 @@ def fit(table: CaptureTable, spec: LatentClassSpec, sampler: SamplerSettings) ->
     """Fit the latent-class model (stratum by stratum) and return the posterior of N.
 
     ``spec.sampler``: 'tempering' (default; parallel tempering with the numba kernel, mixes
-    between mixture configurations) or 'nuts' (PyMC model; ``spec.target_accept`` replaces the
-    sampler's, ``backend = "auto"`` means nutpie when installed). The settings actually used
+    between mixture configurations) or 'nuts' (PyMC model; ``backend = "auto"`` means nutpie
+    when installed). Either sampler adapts its step size to :func:`target_accept`. The settings actually used
     are recorded in ``Estimate.sampler``.
     """
     from ..sampling import nutpie_available
 
-    settings = sampler
+    settings = sampler.model_copy(update={"target_accept": target_accept(spec, sampler)})
     if spec.sampler == "nuts":
-        if spec.target_accept is not None and spec.target_accept != sampler.target_accept:
-            settings = settings.model_copy(update={"target_accept": spec.target_accept})
         if settings.backend == "auto" and nutpie_available():
             # PyMC's NUTS needs minutes for this model (long trajectories at small steps
             # through a 10-class mixture); nutpie needs seconds plus a one-off compile.
@@ -331,9 +340,9 @@ def fit(table: CaptureTable, spec: LatentClassSpec, sampler: SamplerSettings) ->
         seed = sampler.seed if len(labels) == 1 else int(
             np.random.SeedSequence([sampler.seed, s]).generate_state(1)[0]
         )
-        eta, log_s, stat, extra = sample_stratum(table, spec, settings, data, seed)
-        derived = derived_draws(eta, log_s, data["active"])
-        derived["alpha"] = alpha_draws(log_s, spec, rng, eta.shape[:2])
+        eta, logit_v, stat, extra = sample_stratum(table, spec, settings, data, seed)
+        derived = derived_draws(eta, logit_v, data["active"])
+        derived["alpha"] = alpha_draws(logit_v, spec, rng, eta.shape[:2])
         derived["hidden"] = hidden_draws(derived["log_p0"], int(observed[s]), rng)
         per_stratum.append(derived)
         stats.append(stat)
