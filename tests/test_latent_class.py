@@ -81,15 +81,16 @@ def tiny_table():
 def test_model_structure():
     model = build_model(4, 3, ["A", "B", "C", "D"])
     free = {rv.name: model.initial_point()[rv.name].shape for rv in model.free_RVs}
-    assert free == {"eta": (4, 3), "logit_v": (2,)}
+    assert free == {"eta": (4, 3), "log_s": (2,)}
     assert set(model.named_vars) >= {"counts", "active", "alpha_shape", "alpha_rate", "capture_a"}
     assert model.coords[CLASS_DIM] == (0, 1, 2)
 
 
-def direct_logp(eta, logit_v, counts, spec):
+def direct_logp(eta, log_s, counts, spec):
     """The log posterior written out independently (numpy), up to a constant."""
     k = eta.shape[1]
-    v = expit(logit_v)
+    s = np.exp(log_s)
+    v = 1.0 - np.exp(-s)
     w = np.append(v, 1.0) * np.concatenate([[1.0], np.cumprod(1.0 - v)])
     lam = expit(eta)
     pats = pattern_matrix(eta.shape[0], include_zero=True)
@@ -110,8 +111,8 @@ def direct_logp(eta, logit_v, counts, spec):
         )
 
     stick_density = integrate.quad(integrand, 0, np.inf, limit=200)[0]
-    # Jacobian from v to logit v: dv/du = v (1 - v)
-    stick = np.log(stick_density) + np.sum(np.log1p(-v)) + np.sum(np.log(v))
+    # Jacobian from v to log s: dv/ds = exp(-s) = 1 - v, ds/dlog s = s
+    stick = np.log(stick_density) + np.sum(np.log1p(-v)) + np.sum(log_s)
     return loglik + cap + stick
 
 
@@ -128,18 +129,18 @@ def test_logp_matches_direct_formula_and_gradient_is_finite():
     rng = np.random.default_rng(0)
     diffs = []
     for _ in range(3):
-        pt_ = {"eta": rng.normal(-1, 1.5, (4, 3)), "logit_v": rng.normal(0, 1.5, 2)}
+        pt_ = {"eta": rng.normal(-1, 1.5, (4, 3)), "log_s": rng.normal(0, 1, 2)}
         ours = logp(pt_)
         assert np.all(np.isfinite(dlogp(pt_)))
-        diffs.append(ours - direct_logp(pt_["eta"], pt_["logit_v"], data["counts"], SMALL))
+        diffs.append(ours - direct_logp(pt_["eta"], pt_["log_s"], data["counts"], SMALL))
     # equal up to one additive constant (normalising constants of the priors)
     assert np.ptp(diffs) < 1e-6
 
 
 def test_log_weights_sum_to_one_and_match_stick_breaking():
-    logit_v = np.array([[0.3, -1.0, 2.0]])
-    w = np.exp(log_weights(logit_v, xp=np))
-    v = expit(logit_v[0])
+    log_s = np.array([[0.3, -1.0, 2.0]])
+    w = np.exp(log_weights(log_s, xp=np))
+    v = 1.0 - np.exp(-np.exp(log_s[0]))
     expected = np.append(v, 1.0) * np.concatenate([[1.0], np.cumprod(1.0 - v)])
     assert np.allclose(w[0], expected) and w.sum() == pytest.approx(1.0)
 
@@ -165,8 +166,8 @@ def test_hidden_draws_are_negative_binomial():
 def test_alpha_draws_follow_full_conditional():
     rng = np.random.default_rng(2)
     spec = LatentClassSpec(n_classes=4)
-    s = np.broadcast_to([0.5, 1.0, 1.5], (2, 50000, 3))
-    alpha = alpha_draws(np.log(np.expm1(s)), spec, rng, (2, 50000))  # logit V for these s
+    log_s = np.log(np.broadcast_to([0.5, 1.0, 1.5], (2, 50000, 3)))
+    alpha = alpha_draws(log_s, spec, rng, (2, 50000))
     shape, rate = 0.25 + 3, 0.25 + 3.0
     assert alpha.mean() == pytest.approx(shape / rate, rel=0.01)
     assert stats.kstest(alpha.ravel()[:5000], stats.gamma(shape, scale=1 / rate).cdf).pvalue > 1e-3

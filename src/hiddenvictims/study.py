@@ -185,7 +185,9 @@ def run_replicate(config: StudyConfig, index: int, replicate: int) -> pd.DataFra
                 data, _, _ = from_table(pop.table, setting.anonymous)
                 est = anonymous.fit(data, spec, sampler)
             else:
-                table = pop.table if setting.anonymous is None else drop_list(pop.table, setting.anonymous)
+                table = pop.table
+                if setting.anonymous is not None:
+                    table = drop_list(table, setting.anonymous)
                 est = fit(table, spec, sampler)
         seconds = time.perf_counter() - start
         row = est.summary().set_index("quantity").loc["N"]
@@ -294,9 +296,14 @@ def run_study(
                 i, r = futures[future]
                 checkpoint.save(i, r, future.result())
                 if progress:
-                    print(f"\r{len(checkpoint.done())}/{len(config.tasks())} replicates", end="")
+                    import sys
+
+                    done = len(checkpoint.done())
+                    sys.stderr.write(f"\r{done}/{len(config.tasks())} replicates")
         if progress:
-            print()
+            import sys
+
+            sys.stderr.write("\n")
     seconds = time.perf_counter() - start
     rows = checkpoint.load_all()
     summary = summarise(rows)
@@ -348,8 +355,8 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
 def markdown_table(summary: pd.DataFrame) -> str:
     pct = int(round(100 * INTERVAL_PROB))
     lines = [
-        f"| setting | model | replicates | bias of median | {pct}% coverage | width / N | s per fit |"
-        " R-hat > 1.01 |",
+        f"| setting | model | replicates | bias of median | {pct}% coverage | width / N "
+        "| s per fit | R-hat > 1.01 |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in summary.itertuples():

@@ -107,20 +107,6 @@ class DualAveraging:
         return np.exp(self.log_bar)
 
 
-def within_chain_sd(recent: np.ndarray) -> np.ndarray:
-    """(temperature, D) spread of warm-up draws ``recent`` (iteration, chain, temperature, D):
-    each chain's own standard deviation, the smallest over chains.
-
-    Not the spread pooled over chains, nor its average: in a mixture a coordinate can be
-    wide in one chain (a stick of an empty class, following its prior) and stiff in another
-    (the same stick when its class holds people). A mass matrix from the wide spread gives
-    leapfrog steps too long for the stiff case, and those trajectories diverge (on the UK
-    six lists: 19-54 divergent moves per run). The smallest spread costs longer
-    trajectories in the wide directions, not correctness.
-    """
-    return recent.std(axis=0).min(axis=0)
-
-
 def ladder(settings: TemperingSettings) -> np.ndarray:
     """Geometric ladder of inverse temperatures from 1 down to ``min_beta``."""
     t = settings.temperatures
@@ -260,7 +246,7 @@ def parallel_tempering(
             history.append(x.reshape(n_chain, n_temp, dim).copy())
             if it + 1 in windows and len(history) >= 8:
                 recent = np.stack(history[len(history) // 2:])  # (iter, chain, temp, D)
-                sd = within_chain_sd(recent) + 1e-3  # per temperature
+                sd = recent.std(axis=(0, 1)) + 1e-3  # per temperature
                 scale = np.tile(sd, (n_chain, 1))
                 history = []
                 adapt.restart(adapt.step)

@@ -19,11 +19,8 @@ Parameterisation (what helps gradient-based samplers):
 
 * capture probabilities on the logit scale, eta = logit(lambda), with the Beta(c, d) prior
   pushed forward (log density c log lambda + d log(1 - lambda), written with softplus);
-* sticks V_k on the logit scale, u_k = logit V_k; with s_k = -log(1 - V_k) = softplus(u_k),
-  log pi_k = log V_k - sum_{j<k} s_j, exact in floating point. The likelihood's curvature in
-  u is bounded (by about n / 4). On the earlier log s scale it grew like s: where one class
-  took most of the weight (the large, rarely listed class on the UK six lists), a leapfrog
-  step tuned in the body of the posterior was unstable, and 19-54 moves per run diverged;
+* sticks V_k on the scale s_k = -log(1 - V_k) (the log of what each break leaves), sampled as
+  log s_k; log pi_k = log(1 - exp(-s_k)) - sum_{j<k} s_j, exact in floating point;
 * alpha integrated out analytically: given alpha the s_k are iid Exponential(alpha), so with
   alpha ~ Gamma(a, b) the sticks have joint density proportional to (b + sum s)^-(a + K - 1).
   That removes the alpha-stick funnel (the main source of divergences with small alpha). Each
@@ -65,7 +62,7 @@ from .latent_class_kernel import LatentClassDensity
 
 CLASS_DIM = "latent_class"
 STICK_DIM = "stick"
-FREE_VARS = ["logit_v", "eta"]
+FREE_VARS = ["log_s", "eta"]
 #: Below this swap rate between two neighbouring temperatures the fit says the ladder has a gap.
 MIN_SWAP_RATE = 0.1
 
@@ -90,20 +87,19 @@ def model_data(table: CaptureTable, spec: LatentClassSpec) -> list[dict[str, np.
     return out
 
 
-def log_weights(logit_v: pt.TensorVariable | np.ndarray, xp=pt):
-    """Stick-breaking log weights from u = logit V (V_k the stick breaks); last axis = sticks.
+def log_weights(log_s: pt.TensorVariable | np.ndarray, xp=pt):
+    """Stick-breaking log weights from log s (s_k = -log(1 - V_k)); last axis = sticks.
 
-    log pi_k = log V_k + sum_{j<k} log(1 - V_j), with log V = -softplus(-u) and
-    log(1 - V) = -softplus(u). Works on PyTensor tensors (``xp=pt``) and numpy (``xp=np``).
+    Works on PyTensor tensors (``xp=pt``) and on numpy arrays (``xp=np``).
     """
     if xp is pt:
-        s = pt.softplus(logit_v)
-        log_v = logit_v - s
+        s = pt.exp(log_s)
+        log_v = pt.log1mexp(-s)
         cum = pt.cumsum(s, axis=-1)
         zeros = pt.zeros_like(s[..., :1])
         return pt.concatenate([log_v, zeros], axis=-1) - pt.concatenate([zeros, cum], axis=-1)
-    s = np.logaddexp(0.0, logit_v)
-    log_v = logit_v - s
+    s = np.exp(log_s)
+    log_v = np.log(-np.expm1(-s))
     cum = np.cumsum(s, axis=-1)
     zeros = np.zeros_like(s[..., :1])
     return np.concatenate([log_v, zeros], axis=-1) - np.concatenate([zeros, cum], axis=-1)
@@ -139,14 +135,13 @@ def build_model(n_lists: int, n_classes: int, list_names=None) -> pm.Model:
         pm.Potential("capture_prior", (cap_a * log_lam + cap_b * log1m_lam).sum())
 
         if n_classes > 1:
-            logit_v = pm.Flat("logit_v", dims=STICK_DIM)
-            s = pt.softplus(logit_v)
-            # alpha integrated out: p(s) ∝ (b + sum s)^-(a + K - 1); + log ds/du = log V
+            log_s = pm.Flat("log_s", dims=STICK_DIM)
+            total = pt.exp(log_s).sum()
+            # alpha integrated out: p(s) ∝ (b + sum s)^-(a + K - 1); + log s for the log scale
             pm.Potential(
-                "stick_prior",
-                -(a_alpha + n_classes - 1) * pt.log(b_alpha + s.sum()) + (logit_v - s).sum(),
+                "stick_prior", -(a_alpha + n_classes - 1) * pt.log(b_alpha + total) + log_s.sum()
             )
-            log_w = log_weights(logit_v)
+            log_w = log_weights(log_s)
         else:
             log_w = pt.zeros(1)
 
@@ -166,16 +161,16 @@ def structure_key(table: CaptureTable, spec: LatentClassSpec) -> tuple:
 
 # ---------------------------------------------------------------------------- after sampling
 def derived_draws(
-    eta: np.ndarray, logit_v: np.ndarray | None, active: np.ndarray
+    eta: np.ndarray, log_s: np.ndarray | None, active: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Class weights, capture probabilities and log p0 per draw (numpy, stable).
 
-    ``eta`` is (chain, draw, list, class), ``logit_v`` (chain, draw, stick) or None for K = 1.
+    ``eta`` is (chain, draw, list, class), ``log_s`` (chain, draw, stick) or None for K = 1.
     """
-    if logit_v is None:
+    if log_s is None:
         log_w = np.zeros((*eta.shape[:2], 1))
     else:
-        log_w = log_weights(logit_v, xp=np)
+        log_w = log_weights(log_s, xp=np)
     log1m = -np.logaddexp(0.0, eta)  # log(1 - lambda)
     log_p0 = logsumexp(log_w + (log1m * active[None, None, :, None]).sum(axis=2), axis=-1)
     return {"class_weight": np.exp(log_w), "capture_prob": expit(eta), "log_p0": log_p0}
@@ -188,12 +183,12 @@ def hidden_draws(log_p0: np.ndarray, n_obs: int, rng: np.random.Generator) -> np
 
 
 def alpha_draws(
-    logit_v: np.ndarray | None, spec: LatentClassSpec, rng: np.random.Generator, shape: tuple
+    log_s: np.ndarray | None, spec: LatentClassSpec, rng: np.random.Generator, shape: tuple
 ) -> np.ndarray:
     """alpha | sticks ~ Gamma(a + K - 1, rate b + sum s): its exact full conditional."""
-    if logit_v is None:
+    if log_s is None:
         return rng.gamma(spec.alpha_shape, 1.0 / spec.alpha_rate, size=shape)
-    total = np.logaddexp(0.0, logit_v).sum(axis=-1)  # s = softplus(u)
+    total = np.exp(log_s).sum(axis=-1)
     return rng.gamma(spec.alpha_shape + spec.n_classes - 1, 1.0 / (spec.alpha_rate + total))
 
 
@@ -233,7 +228,7 @@ def describe(table: CaptureTable, spec: LatentClassSpec) -> list[str]:
 
 # ---------------------------------------------------------------------------- fit
 def _nuts_stratum(model, table, spec, settings, data, seed):
-    """(eta, logit_v, sample_stats, notes) of one stratum by NUTS (``spec.sampler = 'nuts'``);
+    """(eta, log_s, sample_stats, notes) of one stratum by NUTS (``spec.sampler = 'nuts'``);
     ``model`` is built once per fit and shared by the strata (only its pm.Data change)."""
     from ..sampling import sample
 
@@ -242,8 +237,8 @@ def _nuts_stratum(model, table, spec, settings, data, seed):
     idata = sample(model, data, run, key=structure_key(table, spec), var_names=var_names)
     post = idata.posterior
     eta = post["eta"].transpose("chain", "draw", ...).values
-    logit_v = post["logit_v"].transpose("chain", "draw", ...).values if spec.n_classes > 1 else None
-    return eta, logit_v, idata.sample_stats, []
+    log_s = post["log_s"].transpose("chain", "draw", ...).values if spec.n_classes > 1 else None
+    return eta, log_s, idata.sample_stats, []
 
 
 def target_accept(spec: LatentClassSpec, sampler: SamplerSettings) -> float:
@@ -260,7 +255,7 @@ def tempering_settings(spec: LatentClassSpec, sampler: SamplerSettings) -> Tempe
 
 
 def _tempering_stratum(table, spec, settings, data, seed):
-    """(eta, logit_v, sample_stats, notes) of one stratum by parallel tempering (the default)."""
+    """(eta, log_s, sample_stats, notes) of one stratum by parallel tempering (the default)."""
     from ..sampling import n_cores
 
     density = LatentClassDensity(
@@ -276,7 +271,7 @@ def _tempering_stratum(table, spec, settings, data, seed):
     chains, draws = res.draws.shape[:2]
     n_eta = table.n_lists * spec.n_classes
     eta = res.draws[..., :n_eta].reshape(chains, draws, table.n_lists, spec.n_classes)
-    logit_v = res.draws[..., n_eta:] if spec.n_classes > 1 else None
+    log_s = res.draws[..., n_eta:] if spec.n_classes > 1 else None
     stats = xr.Dataset(
         {
             "acceptance_rate": (("chain", "draw"), res.accept),
@@ -291,7 +286,7 @@ def _tempering_stratum(table, spec, settings, data, seed):
             "step_size": res.step_size.tolist(),
         },
     )
-    return eta, logit_v, stats, [swap_note(res.betas, res.swap_rate)]
+    return eta, log_s, stats, [swap_note(res.betas, res.swap_rate)]
 
 
 def swap_note(betas: np.ndarray, swap_rate: np.ndarray) -> str:
@@ -340,9 +335,9 @@ def fit(table: CaptureTable, spec: LatentClassSpec, sampler: SamplerSettings) ->
         seed = sampler.seed if len(labels) == 1 else int(
             np.random.SeedSequence([sampler.seed, s]).generate_state(1)[0]
         )
-        eta, logit_v, stat, extra = sample_stratum(table, spec, settings, data, seed)
-        derived = derived_draws(eta, logit_v, data["active"])
-        derived["alpha"] = alpha_draws(logit_v, spec, rng, eta.shape[:2])
+        eta, log_s, stat, extra = sample_stratum(table, spec, settings, data, seed)
+        derived = derived_draws(eta, log_s, data["active"])
+        derived["alpha"] = alpha_draws(log_s, spec, rng, eta.shape[:2])
         derived["hidden"] = hidden_draws(derived["log_p0"], int(observed[s]), rng)
         per_stratum.append(derived)
         stats.append(stat)

@@ -11,11 +11,11 @@ against each other and the gradient against finite differences), split into the 
 tempering needs:
 
 * log prior: Beta(c, d) capture probabilities on the logit scale, stick-breaking sticks on
-  the logit scale (u_k = logit V_k) with the concentration alpha ~ Gamma(a, b) integrated out;
+  the log-s scale with the concentration alpha ~ Gamma(a, b) integrated out;
 * log likelihood: the conditional likelihood sum_x n_x log p(x) - n log(1 - p0);
 
 and returns the gradient of ``log prior + beta * log likelihood``. A parameter vector is
-``eta`` (lists x classes, row-major: eta[j, k] at j * K + k) followed by the K - 1 ``logit_v``.
+``eta`` (lists x classes, row-major: eta[j, k] at j * K + k) followed by the K - 1 ``log_s``.
 The pattern probabilities are built by adding one list at a time (each pattern is its parent
 pattern plus one list): in linear space a class costs one multiplication per pattern and one
 exp per list, with a log-space fallback for any pattern near under- or overflow.
@@ -57,27 +57,19 @@ def _one(xp, bt, parent, added, pats, counts, n, active, a, b, c, d, n_lists, n_
             lp += c * (e - sp) - d * sp
             ea[j, k] = active[j] * e
             base[k] -= active[j] * sp
-    # sticks on the logit scale u_k = logit V_k: s_k = -log(1 - V_k) = softplus(u_k)
-    # and log V_k = -softplus(-u_k), written without the cancellation of u - softplus(u),
-    # which fast-math reassociation would apply to the sums below (losing log(1 - lambda)
-    # terms of 1e-18 against u = 665 and turning p0 into exactly 1).
     s = np.empty(K - 1)
-    lv = np.empty(K - 1)
-    vv = np.empty(K - 1)
     tot = 0.0
     for k in range(K - 1):
-        u = xp[L * K + k]
-        tail_u = math.log1p(math.exp(-abs(u)))
-        s[k] = max(u, 0.0) + tail_u
-        lv[k] = -(max(-u, 0.0) + tail_u)
-        vv[k] = math.exp(lv[k])
+        s[k] = math.exp(xp[L * K + k])
         tot += s[k]
-        lp += lv[k]  # log |ds/du| = log V_k
+        lp += xp[L * K + k]
     lp -= (a + K - 1) * math.log(b + tot)
     cum = 0.0
     for k in range(K - 1):
-        base[k] += lv[k] - cum  # log V_k + sum_{j<k} log(1 - V_j)
-        cum += s[k]
+        sk = s[k]
+        lv = math.log(-math.expm1(-sk)) if sk < 0.693 else math.log1p(-math.exp(-sk))
+        base[k] += lv - cum
+        cum += sk
     base[K - 1] -= cum
     lj = np.empty((C, K))
     for k in range(K):
@@ -158,9 +150,11 @@ def _one(xp, bt, parent, added, pats, counts, n, active, a, b, c, d, n_lists, n_
     tail = 0.0
     for k in range(K - 1, -1, -1):
         if k < K - 1:
-            v = vv[k]
-            w1 = math.exp(-s[k])  # 1 - V_k, exact for V_k near 1
-            gout[L * K + k] = bt * (gk[k] * w1 - tail * v) + w1 - (a + K - 1) * v / (b + tot)
+            sk = s[k]
+            ratio = sk / math.expm1(sk) if sk > 1e-12 else 1.0 - 0.5 * sk
+            gout[L * K + k] = (
+                bt * (gk[k] * ratio - tail * sk) + 1.0 - (a + K - 1) * sk / (b + tot)
+            )
         tail += gk[k]
     return ll, lp
 
@@ -287,7 +281,8 @@ class LatentClassDensity:
         eta = np.log(lam) - np.log1p(-lam)
         alpha = rng.gamma(self.alpha_shape, 1.0 / self.alpha_rate, size=size)
         s = rng.exponential(1.0 / np.maximum(alpha, 1e-300)[:, None], size=(size, self.n_classes - 1))
-        return np.concatenate([eta.reshape(size, -1), stick_logit(s)], axis=1)
+        log_s = np.log(np.maximum(s, 1e-300))
+        return np.concatenate([eta.reshape(size, -1), log_s], axis=1)
 
     def initial_points(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Dispersed starting points away from the prior's extremes.
@@ -302,11 +297,5 @@ class LatentClassDensity:
         """
         lam = rng.beta(self.capture_a, self.capture_b, size=(size, self.n_lists, self.n_classes))
         eta = np.clip(np.log(lam) - np.log1p(-lam), -3.0, 3.0)
-        s = rng.exponential(1.0, size=(size, self.n_classes - 1)) + 1e-3
-        return np.concatenate([eta.reshape(size, -1), stick_logit(s)], axis=1)
-
-
-def stick_logit(s: np.ndarray) -> np.ndarray:
-    """u = logit V from s = -log(1 - V): log(e^s - 1), finite for s from 1e-300 to 1e300."""
-    s = np.clip(s, 1e-300, None)
-    return np.where(s > 30.0, s, np.log(np.expm1(np.minimum(s, 30.0))))
+        log_s = np.log(rng.exponential(1.0, size=(size, self.n_classes - 1)) + 1e-3)
+        return np.concatenate([eta.reshape(size, -1), log_s], axis=1)
