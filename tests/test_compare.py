@@ -48,3 +48,15 @@ def test_cli_compare_writes_table_plot_and_manifest(tmp_path):
     # Korea: the all-two-way model has no extended MLE (vignette bayesian-threshold.Rmd).
     assert by_model["independence"]["checks"] == "MLE exists"
     assert by_model["two-way"]["checks"] != "MLE exists"
+
+
+def test_disagreeing_models_point_to_the_study_and_agreeing_ones_do_not():
+    import pandas as pd
+
+    from hiddenvictims.compare import validation_note
+
+    agree = pd.DataFrame({"model": ["a", "b"], "median": [1000.0, 1100.0]})
+    differ = pd.DataFrame({"model": ["a", "b"], "median": [1000.0, 2000.0]})
+    assert validation_note(agree) == ""
+    note = validation_note(differ)
+    assert "factor 2.00" in note and "prefer two-way" in note and "docs/validation.md" in note

@@ -39,7 +39,7 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 #: The shared test structure: 4 lists, 3 classes (compiled once per session by nutpie).
 SMALL = LatentClassSpec(n_classes=3)
-SMALL_NUTS = SMALL.model_copy(update={"sampler": "nuts"})
+SMALL_NUTS = SMALL.model_copy(update={"sampler": "nuts", "target_accept": 0.99})
 FAST_NUTS = SamplerSettings(chains=2, draws=400, tune=400, seed=3, backend="nutpie")
 #: LCMCR vs our sampler on the same model: medians agree within this (MC error of both).
 PEER_REL_TOL = 0.06

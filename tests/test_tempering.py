@@ -181,3 +181,25 @@ def test_compiled_leapfrog_equals_the_python_loop():
     np.testing.assert_allclose(out_fast[0], out_slow[0], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(out_fast[2], out_slow[2], rtol=1e-8, atol=1e-12)
     np.testing.assert_array_equal(out_fast[4], out_slow[4])
+
+
+def test_target_accept_reaches_the_tempering_sampler():
+    from hiddenvictims.families.latent_class import tempering_settings
+    from hiddenvictims.spec import SamplerSettings
+
+    assert tempering_settings(LatentClassSpec(), SamplerSettings(target_accept=0.8)).target_accept == 0.8
+    spec = LatentClassSpec(target_accept=0.95)
+    assert tempering_settings(spec, SamplerSettings(target_accept=0.8)).target_accept == 0.95
+
+
+def test_higher_target_accept_gives_smaller_steps_and_higher_acceptance():
+    rng = np.random.default_rng(5)
+    init = rng.normal(6.0, 0.5, size=(2, 1, 2))
+    out = {}
+    for target in (0.6, 0.95):
+        settings = TemperingSettings(temperatures=1, max_leapfrog=10, target_accept=target)
+        res = parallel_tempering(two_modes, init, 400, 400, settings, np.random.default_rng(1))
+        out[target] = (float(res.step_size[0]), float(res.accept.mean()))
+    assert out[0.95][0] < out[0.6][0]
+    assert out[0.95][1] > out[0.6][1]
+    assert abs(out[0.95][1] - 0.95) < 0.05

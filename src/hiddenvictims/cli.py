@@ -204,6 +204,30 @@ def datasets() -> None:
         console.print(f"{name:34s} {t.n_lists} lists  {t.n_observed:>6,} observed  ({', '.join(t.lists)})")
 
 
+@app.command()
+def study(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG.toml", help="Study config.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Local Dask workers (0: no Dask).")] = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Discard a checkpoint.")] = False,
+    force: ForceOpt = False,
+) -> None:
+    """Simulation study: coverage, bias, width and time of each model on known-N populations
+    (resumes from <out>.partial/ after an interruption)."""
+    from .study import load_study, markdown_table, run_study
+
+    try:
+        config = load_study(config_path)
+        target = out or Path(config.out)
+        summary, seconds = run_study(config, target, scheduler=scheduler, workers=workers,
+                                     restart=restart, force=force, progress=sys.stderr.isatty())
+    except InputError as exc:
+        _fail(str(exc))
+    Console().print(markdown_table(summary), soft_wrap=True)
+    Console().print(f"{seconds:,.0f} s; written {target}")
+
+
 from .scenarios.cli import scenario_app  # noqa: E402  (issue 5: `hiddenvictims scenario ...`)
 
 app.add_typer(scenario_app, name="scenario")

@@ -181,8 +181,8 @@ class LatentClassSpec(Strict):
     temperatures from 1 down to ``min_beta`` with HMC moves of length ``trajectory`` (in posterior
     standard deviations) and at most ``max_leapfrog`` steps, and
     moves between mixture configurations that NUTS chains cannot leave; 'nuts' samples the
-    PyMC model with NUTS (``target_accept`` then overrides the sampler's: mixture posteriors
-    need small steps; None keeps the sampler's).
+    PyMC model with NUTS. ``target_accept``, when set, replaces the sampler settings' as the
+    step-size target of either sampler (None keeps the sampler settings').
     """
 
     family: Literal["latent_class"] = "latent_class"
@@ -198,7 +198,7 @@ class LatentClassSpec(Strict):
     min_beta: float = Field(0.03, gt=0, le=1)
     trajectory: float = Field(2.0, gt=0)
     max_leapfrog: int = Field(128, ge=1, le=4096)
-    target_accept: float | None = Field(0.99, gt=0, lt=1)
+    target_accept: float | None = Field(None, gt=0, lt=1)
 
 
 ModelSpec = Annotated[

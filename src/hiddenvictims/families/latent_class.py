@@ -241,10 +241,16 @@ def _nuts_stratum(model, table, spec, settings, data, seed):
     return eta, log_s, idata.sample_stats, []
 
 
-def tempering_settings(spec: LatentClassSpec) -> TemperingSettings:
+def target_accept(spec: LatentClassSpec, sampler: SamplerSettings) -> float:
+    """The step-size target of whichever sampler runs: the spec's when set, else the
+    sampler settings'. (The divergence warning says "raise target_accept": it must act.)"""
+    return spec.target_accept if spec.target_accept is not None else sampler.target_accept
+
+
+def tempering_settings(spec: LatentClassSpec, sampler: SamplerSettings) -> TemperingSettings:
     return TemperingSettings(
         temperatures=spec.temperatures, min_beta=spec.min_beta, trajectory=spec.trajectory,
-        max_leapfrog=spec.max_leapfrog,
+        max_leapfrog=spec.max_leapfrog, target_accept=target_accept(spec, sampler),
     )
 
 
@@ -257,7 +263,7 @@ def _tempering_stratum(table, spec, settings, data, seed):
         active=data["active"], alpha_shape=spec.alpha_shape, alpha_rate=spec.alpha_rate,
         capture_a=spec.capture_a, capture_b=spec.capture_b,
     )
-    ts = tempering_settings(spec)
+    ts = tempering_settings(spec, settings)
     rng = np.random.default_rng([seed, 0x7E4B])
     init = density.initial_points(rng, settings.chains * ts.temperatures)
     init = init.reshape(settings.chains, ts.temperatures, density.dim)
@@ -304,16 +310,14 @@ def fit(table: CaptureTable, spec: LatentClassSpec, sampler: SamplerSettings) ->
     """Fit the latent-class model (stratum by stratum) and return the posterior of N.
 
     ``spec.sampler``: 'tempering' (default; parallel tempering with the numba kernel, mixes
-    between mixture configurations) or 'nuts' (PyMC model; ``spec.target_accept`` replaces the
-    sampler's, ``backend = "auto"`` means nutpie when installed). The settings actually used
+    between mixture configurations) or 'nuts' (PyMC model; ``backend = "auto"`` means nutpie
+    when installed). Either sampler adapts its step size to :func:`target_accept`. The settings actually used
     are recorded in ``Estimate.sampler``.
     """
     from ..sampling import nutpie_available
 
-    settings = sampler
+    settings = sampler.model_copy(update={"target_accept": target_accept(spec, sampler)})
     if spec.sampler == "nuts":
-        if spec.target_accept is not None and spec.target_accept != sampler.target_accept:
-            settings = settings.model_copy(update={"target_accept": spec.target_accept})
         if settings.backend == "auto" and nutpie_available():
             # PyMC's NUTS needs minutes for this model (long trajectories at small steps
             # through a 10-class mixture); nutpie needs seconds plus a one-off compile.
