@@ -204,6 +204,30 @@ def datasets() -> None:
         console.print(f"{name:34s} {t.n_lists} lists  {t.n_observed:>6,} observed  ({', '.join(t.lists)})")
 
 
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A results folder.")],
+    lang: Annotated[str, typer.Option("--lang", help="nl | en")] = "nl",
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="HTML file (default RESULTS_DIR/report.LANG.html).")
+    ] = None,
+) -> None:
+    """Write the self-contained HTML report of a results folder (for policy advisors)."""
+    from .report.html import render_report
+    from .report.messages import check_lang
+
+    try:
+        check_lang(lang)
+        text = render_report(results, lang)
+    except InputError as exc:
+        _fail(str(exc))
+    target = out or results / f"report.{lang}.html"
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    Console().print(f"report written to {target}")
+
+
 from .scenarios.cli import scenario_app  # noqa: E402  (issue 5: `hiddenvictims scenario ...`)
 
 app.add_typer(scenario_app, name="scenario")
