@@ -14,7 +14,8 @@ from report_folder import SMALL, make_folder
 from test_report_html import visible_text
 
 from hiddenvictims.report.html import render_report, write_reports
-from hiddenvictims.report.suppression import COMPLEMENT, SMALL as WHY_SMALL, suppressed_cells
+from hiddenvictims.report.suppression import COMPLEMENT, suppressed_cells
+from hiddenvictims.report.suppression import SMALL as WHY_SMALL
 
 
 def _numbers(text: str, lang: str) -> list[int]:
