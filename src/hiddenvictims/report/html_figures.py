@@ -63,7 +63,7 @@ def observed_vs_estimated(
     ``estimates``: per_year rows of one population; ``observed``: columns year, series
     ('registered' | 'chat'), count, hidden (bool: suppressed cells are not plotted).
     """
-    fig = Figure(figsize=(6.4, 3.6))
+    fig = Figure(figsize=(6.4, 4.4))
     ax = fig.add_subplot()
     for quantity in ("N", "hidden"):
         sub = estimates[estimates["quantity"] == quantity].sort_values("year")
@@ -98,11 +98,18 @@ def observed_vs_estimated(
     years = sorted(estimates["year"].unique())
     ax.set_xticks(years, [str(y) for y in years])
     ax.set_xlabel(t("axis_year", lang))
-    ax.set_ylabel(t("axis_people", lang))
-    ax.set_ylim(bottom=0)
     ax.set_title(label("pop", population, lang), fontsize=11, loc="left")
     _count_axis(ax, lang)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    # Upper ends far in the tail would flatten every line on a linear axis.
+    est = estimates[estimates["quantity"] == "N"]
+    if len(est) and est["upper"].max() > 10 * est["median"].max():
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_int(v, lang)))
+        ax.set_ylabel(t("axis_people_log", lang))
+    else:
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel(t("axis_people", lang))
+    ax.legend(fontsize=9, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return to_svg(fig)
 
 

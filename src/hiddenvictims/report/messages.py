@@ -42,11 +42,10 @@ MESSAGES: dict[str, dict[str, str]] = {
             "The interval is the range in which the number lies with {pct}% probability, given "
             "the data and the assumptions below."
         ),
-        "warning_title": "Warning: a convergence check failed",
+        "warning_title": "Warning: a convergence check failed.",
         "warning_text": (
-            "The computer's sampling did not settle well enough, so the numbers in this report "
-            "may be off by more than the intervals say. Do not quote them before the run has been "
-            "repeated with more draws. Details are in the appendix."
+            "The numbers may be off by more than their intervals say: do not quote them before "
+            "the run is repeated with more draws (appendix)."
         ),
         "warn_rhat": "The independent runs of the sampler disagree with each other.",
         "warn_ess": "Too few effectively independent draws to pin the numbers down.",
@@ -67,6 +66,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "chart_scenario_caption": "Median with its {pct}% interval, baseline and scenario.",
         "axis_year": "year",
         "axis_people": "number of people",
+        "axis_people_log": "number of people (logarithmic scale)",
         "axis_stratum": "group",
         "series_registered": "registered",
         "series_chat": "reached by the chat",
@@ -234,11 +234,10 @@ MESSAGES: dict[str, dict[str, str]] = {
             "Het interval is het bereik waarin het aantal met {pct}% kans ligt, gegeven de "
             "gegevens en de aannames hieronder."
         ),
-        "warning_title": "Waarschuwing: een convergentiecontrole is mislukt",
+        "warning_title": "Waarschuwing: een convergentiecontrole is mislukt.",
         "warning_text": (
-            "De steekproeftrekking van de computer is niet goed genoeg tot rust gekomen, dus de "
-            "getallen in dit rapport kunnen meer afwijken dan de intervallen zeggen. Citeer ze "
-            "pas nadat de berekening met meer trekkingen is herhaald. Details staan in de bijlage."
+            "De getallen kunnen meer afwijken dan hun intervallen zeggen: citeer ze pas als de "
+            "berekening met meer trekkingen is herhaald (bijlage)."
         ),
         "warn_rhat": "De onafhankelijke runs van de sampler zijn het niet met elkaar eens.",
         "warn_ess": "Te weinig effectief onafhankelijke trekkingen om de getallen vast te leggen.",
@@ -259,6 +258,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "chart_scenario_caption": "Mediaan met {pct}%-interval, uitgangssituatie en scenario.",
         "axis_year": "jaar",
         "axis_people": "aantal mensen",
+        "axis_people_log": "aantal mensen (logaritmische schaal)",
         "axis_stratum": "groep",
         "series_registered": "geregistreerd",
         "series_chat": "bereikt door de chat",
