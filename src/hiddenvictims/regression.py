@@ -44,11 +44,14 @@ def folder_quantities(path: str | Path) -> pd.DataFrame:
     except json.JSONDecodeError as exc:
         raise InputError(f"{summary_file}: not valid JSON ({exc})") from None
     rows = []
-    for r in summary.get("rows") or []:
-        label = " ".join(str(r[k]) for k in ("quantity", "variant", "stratum") if k in r)
-        for end in ENDS:
-            if r.get(end) is not None:
-                rows.append((f"{label} {end}", float(r[end]), _num(r.get(f"mcse_{end}"))))
+    # A fit's rows; a scenario's outcome rows and its baseline fit; a sweep's baseline outcomes
+    # and fit (its per-cell table carries no Monte Carlo errors, so it is not compared).
+    for group, prefix in (("rows", ""), ("baseline", "baseline "), ("fit", "fit ")):
+        for r in summary.get(group) or []:
+            label = prefix + " ".join(str(r[k]) for k in ("quantity", "variant", "stratum") if k in r)
+            for end in ENDS:
+                if r.get(end) is not None:
+                    rows.append((f"{label} {end}", float(r[end]), _num(r.get(f"mcse_{end}"))))
     per_year = path / "per_year.csv"
     if per_year.is_file():
         frame = pd.read_csv(per_year)
