@@ -19,8 +19,10 @@ from hiddenvictims.cli import app
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
 import regenerate  # noqa: E402
 
-CONFIGS = [pytest.param(stem, marks=pytest.mark.slow) if stem in regenerate.DUTCH else stem
-           for stem in regenerate.shipped_configs()]
+CONFIGS = [
+    pytest.param(stem, marks=pytest.mark.slow) if stem in regenerate.DUTCH else stem
+    for stem in regenerate.shipped_configs()
+]
 
 
 @pytest.fixture(scope="session")

@@ -26,11 +26,13 @@ PHONE = (412, 915)
 #: writes where the headline sits and whether it is visible into the DOM for --dump-dom.
 PROBE = """<script>
 addEventListener('load', () => {
-  const h = document.querySelector('.headline'), r = h.getBoundingClientRect(), s = getComputedStyle(h);
+  const h = document.querySelector('.headline');
+  const r = h.getBoundingClientRect(), s = getComputedStyle(h);
   const out = document.createElement('pre'); out.id = 'probe';
   out.textContent = JSON.stringify({top: r.top, bottom: r.bottom, height: r.height, width: r.width,
     visible: s.visibility === 'visible' && s.display !== 'none' && parseFloat(s.opacity) > 0,
-    text: h.innerText, innerHeight: innerHeight, innerWidth: innerWidth, scrollWidth: document.documentElement.scrollWidth});
+    text: h.innerText, innerHeight: innerHeight, innerWidth: innerWidth,
+    scrollWidth: document.documentElement.scrollWidth});
   document.body.appendChild(out);
 });
 </script>"""

@@ -48,7 +48,9 @@ def folder_quantities(path: str | Path) -> pd.DataFrame:
     # and fit (its per-cell table carries no Monte Carlo errors, so it is not compared).
     for group, prefix in (("rows", ""), ("baseline", "baseline "), ("fit", "fit ")):
         for r in summary.get(group) or []:
-            label = prefix + " ".join(str(r[k]) for k in ("quantity", "variant", "stratum") if k in r)
+            label = prefix + " ".join(
+                str(r[k]) for k in ("quantity", "variant", "stratum") if k in r
+            )
             for end in ENDS:
                 if r.get(end) is not None:
                     rows.append((f"{label} {end}", float(r[end]), _num(r.get(f"mcse_{end}"))))

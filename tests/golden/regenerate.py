@@ -25,13 +25,17 @@ GOLDEN_SAMPLER = {"default": (2, 300, 300), "dutch": (2, 100, 100)}
 SWEEP_POINTS = 3
 #: Configs that are a baseline for others and not runnable on their own.
 NOT_RUNNABLE = {"demo-chat-baseline"}
-DUTCH = {"netherlands-baseline", "chat-referral", "chat-twice-findable",
-         "chat-findable-and-referral", "netherlands-sweep"}
+DUTCH = {
+    "netherlands-baseline",
+    "chat-referral",
+    "chat-twice-findable",
+    "chat-findable-and-referral",
+    "netherlands-sweep",
+}
 
 
 def shipped_configs() -> list[str]:
-    return sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml")
-                  if p.stem not in NOT_RUNNABLE)
+    return sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml") if p.stem not in NOT_RUNNABLE)
 
 
 def reduced_copy(dest: Path) -> Path:
@@ -39,8 +43,9 @@ def reduced_copy(dest: Path) -> Path:
     shutil.copytree(ROOT / "models", dest / "models")
     shutil.copytree(ROOT / "scenarios", dest / "scenarios")
     for path in (dest / "scenarios").glob("*.toml"):
-        chains, draws, tune = GOLDEN_SAMPLER["dutch" if path.stem in DUTCH or "netherlands"
-                                             in path.read_text() else "default"]
+        chains, draws, tune = GOLDEN_SAMPLER[
+            "dutch" if path.stem in DUTCH or "netherlands" in path.read_text() else "default"
+        ]
         text = path.read_text()
         text = re.sub(r"(?m)^draws = \d+", f"draws = {draws}", text)
         text = re.sub(r"(?m)^tune = \d+", f"tune = {tune}", text)
