@@ -31,6 +31,7 @@ DUTCH = {
     "chat-twice-findable",
     "chat-findable-and-referral",
     "netherlands-sweep",
+    "netherlands-chat-only",
 }
 
 
