@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all bench clean env
+.PHONY: run test test-all bench clean env golden
 
 env: $(STAMP)
 
@@ -27,3 +27,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) results .pytest_cache
+
+# Regenerate tests/golden/*/baseline.json (reduced draws) after a change meant to move estimates.
+golden: $(STAMP)
+	$(PY) tests/golden/regenerate.py

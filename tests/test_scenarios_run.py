@@ -147,6 +147,9 @@ def test_results_folder_and_manifest(runs, configs):
         "outcomes.en.png",
         "outcomes.nc",
         "outcomes.nl.png",
+        "publish",
+        "report.en.html",
+        "report.nl.html",
         "summary.csv",
         "summary.json",
     ]

@@ -228,6 +228,66 @@ def study(
     Console().print(f"{seconds:,.0f} s; written {target}")
 
 
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A results folder.")],
+    lang: Annotated[str, typer.Option("--lang", help="nl | en")] = "nl",
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="HTML file (default RESULTS_DIR/report.LANG.html).")
+    ] = None,
+) -> None:
+    """Write the self-contained HTML report of a results folder (for policy advisors)."""
+    from .report.html import render_report
+    from .report.messages import check_lang
+
+    try:
+        check_lang(lang)
+        text = render_report(results, lang)
+    except InputError as exc:
+        _fail(str(exc))
+    target = out or results / f"report.{lang}.html"
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    Console().print(f"report written to {target}")
+
+
+@app.command()
+def check(
+    results: Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A results folder.")],
+    against: Annotated[
+        Path, typer.Option("--against", help="Baseline: a results folder or a baseline.json.")
+    ],
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here.")] = None,
+    update: Annotated[
+        bool, typer.Option("--update", help="Write RESULTS_DIR's quantities to the baseline.json.")
+    ] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="List every quantity.")] = False,
+) -> None:
+    """Compare every reported quantity with a baseline; exit 1 if one moved beyond its
+    Monte Carlo tolerance (k x combined s.e. + a relative floor), 2 on bad input."""
+    from .regression import K_SE, REL_FLOOR, compare, folder_quantities, junit_xml, load_baseline
+    from .regression import write_baseline
+
+    console = Console()
+    try:
+        if update:
+            if against.is_dir():
+                raise InputError(f"--update writes a baseline.json; {against} is a folder")
+            write_baseline(results, against)
+            console.print(f"baseline written to {against}")
+            return
+        table = compare(folder_quantities(results), load_baseline(against))
+    except InputError as exc:
+        _fail(str(exc))
+    from .console import print_check
+
+    print_check(table, K_SE, REL_FLOOR, console, show_all=show_all)
+    if junit is not None:
+        junit_xml(table, f"hiddenvictims check {results.name}", junit)
+    raise typer.Exit(code=0 if bool(table["holds"].all()) else 1)
+
+
 from .scenarios.cli import scenario_app  # noqa: E402  (issue 5: `hiddenvictims scenario ...`)
 
 app.add_typer(scenario_app, name="scenario")

@@ -78,3 +78,22 @@ def print_comparison(frame: pd.DataFrame, spread: str, title: str, console: Cons
     for row in frame.itertuples(index=False):
         if row.warnings:
             console.print(f"[bold yellow]warning ({row.model}):[/bold yellow] {row.warnings}")
+
+
+def print_check(table, k: float, floor: float, console: Console, show_all: bool = False) -> None:
+    """What moved against the baseline and by how many standard errors (largest first)."""
+    from rich.table import Table
+
+    moved = table[~table["holds"]]
+    rows = table if show_all else (moved if len(moved) else table.nlargest(5, "z"))
+    out = Table(title_justify="left", title=(
+        f"{len(moved)} of {len(table)} quantities moved (tolerance: {k:g} x combined Monte Carlo "
+        f"s.e. + {100 * floor:g}% of the baseline)"))
+    for col in ("quantity", "baseline", "now", "change", "s.e. moved", "holds"):
+        out.add_column(col, justify="left" if col == "quantity" else "right")
+    for r in rows.sort_values("z", ascending=False).itertuples(index=False):
+        out.add_row(str(r.key), f"{r.baseline:,.4g}", f"{r.now:,.4g}", f"{r.diff:+,.3g}",
+                    f"{r.z:.1f}", "yes" if r.holds else "[bold red]NO[/bold red]")
+    console.print(out)
+    if not show_all and not len(moved):
+        console.print("all hold (the 5 largest moves shown; --all lists every quantity)")

@@ -26,7 +26,7 @@ from pydantic import Field
 from . import config
 from .anonymous_data import AnonymousData, AnonymousSource
 from .config import Strict
-from .constants import INTERVAL_PROB, PATTERN_DIM, interval_quantiles
+from .constants import INTERVAL_PROB, PATTERN_DIM, SMALL_COUNT_SUPPRESS, interval_quantiles
 from .diagnostics import quantile_mcse
 from .errors import InputError
 from .spec import AnonymousSpec, DependencePrior, InformativePrior, MismatchPrior, SamplerSettings
@@ -173,6 +173,12 @@ class OutputDir(Strict):
     dir: str = "results/netherlands-baseline"
 
 
+class ReportSection(Strict):
+    """What the reports show: counts from 1 to suppress_below - 1 appear as '<suppress_below'."""
+
+    suppress_below: int = Field(SMALL_COUNT_SUPPRESS, ge=1, le=100)
+
+
 class NetherlandsConfig(Strict):
     """``kind = "netherlands"`` run config (scenarios/netherlands-baseline.toml)."""
 
@@ -184,6 +190,7 @@ class NetherlandsConfig(Strict):
     sensitivity: SensitivitySection = Field(default_factory=SensitivitySection)
     sampler: SamplerSettings = Field(default_factory=SamplerSettings)
     output: OutputDir = Field(default_factory=OutputDir)
+    report: ReportSection = Field(default_factory=ReportSection)
 
 
 def load_config(path: str | Path) -> NetherlandsConfig:

@@ -239,6 +239,15 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
     return "\n".join(parts) + "\n"
 
 
+def change_frame(post) -> pd.DataFrame:
+    """Relative change of N and P(fell) for every pair of years, per population (the quotable
+    sentences compare the register with these over the same years)."""
+    from .report.html import population_year_draws
+    from .report.sentences import change_table
+
+    return change_table(population_year_draws(post), [int(y) for y in post[YEAR].values])
+
+
 def write_outputs(target: Path, force: bool, estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg,
                   config_path: Path) -> Path:
     """Write the results folder atomically: fit, tables, plot, reports, manifest."""
@@ -261,6 +270,10 @@ def write_outputs(target: Path, force: bool, estimate, table: pd.DataFrame, sens
         plot_sensitivity(sens, tmp / "sensitivity.png", title=f"{cfg.name}: sensitivity of N")
         (tmp / "report.en.md").write_text(report_text(estimate, table, sens, cfg, "en"))
         (tmp / "report.nl.md").write_text(report_text(estimate, table, sens, cfg, "nl"))
+        change_frame(estimate.posterior).to_csv(tmp / "changes.csv", index=False)
+        from .report.html import write_reports
+
+        write_reports(tmp)
     return target
 
 

@@ -17,7 +17,18 @@ from .constants import INTERVAL_PROB, interval_quantiles
 if TYPE_CHECKING:
     from .estimate import Estimate
 
-SUMMARY_COLUMNS = ["quantity", "stratum", "median", "mean", "sd", "lower", "upper"]
+SUMMARY_COLUMNS = ["quantity", "stratum", "median", "mean", "sd", "lower", "upper",
+                   "mcse_median", "mcse_lower", "mcse_upper"]
+
+
+def summary_mcse(draws: np.ndarray, prob: float = INTERVAL_PROB) -> dict[str, float]:
+    """Monte Carlo standard errors of the median and interval ends of (chain, draw) draws: what
+    ``hiddenvictims check`` needs to tell a moved estimate from sampling noise."""
+    from .diagnostics import quantile_mcse
+
+    lo, hi = interval_quantiles(prob)
+    se = quantile_mcse(np.asarray(draws, dtype=np.float64), (0.5, lo, hi))
+    return {"mcse_median": se[0], "mcse_lower": se[1], "mcse_upper": se[2]}
 
 
 def summarise_draws(draws: np.ndarray, prob: float = INTERVAL_PROB) -> dict[str, float]:
@@ -59,7 +70,8 @@ def summarise_pmf(values: np.ndarray, pmf: np.ndarray, prob: float = INTERVAL_PR
 def _stratum_rows(name: str, da: xr.DataArray, label: str | None = None) -> list[dict]:
     extra = [d for d in da.dims if d not in ("chain", "draw")]
     if not extra:
-        return [{"quantity": name, "stratum": label or "all", **summarise_draws(da.values)}]
+        return [{"quantity": name, "stratum": label or "all", **summarise_draws(da.values),
+                 **summary_mcse(da.transpose("chain", "draw").values)}]
     stacked = da.stack(_s=extra)
     rows = []
     for i in range(stacked.sizes["_s"]):
@@ -70,6 +82,7 @@ def _stratum_rows(name: str, da: xr.DataArray, label: str | None = None) -> list
                 "quantity": name,
                 "stratum": "|".join(str(k) for k in key),
                 **summarise_draws(stacked.isel(_s=i).values),
+                **summary_mcse(stacked.isel(_s=i).transpose("chain", "draw").values),
             }
         )
     return rows
@@ -104,6 +117,8 @@ def _exact_rows(frame: pd.DataFrame, estimate: Estimate, prob: float) -> pd.Data
     share = summarise_pmf(n_obs / grid[::-1], pmf.values[::-1], prob)
     exact["observed_share"] = share
     for name, stats in exact.items():
+        # Exact from the pmf: no Monte Carlo error.
+        stats = {**stats, "mcse_median": 0.0, "mcse_lower": 0.0, "mcse_upper": 0.0}
         mask = frame["quantity"] == name
         for key, value in stats.items():
             frame.loc[mask, key] = value

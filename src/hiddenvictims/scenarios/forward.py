@@ -219,13 +219,26 @@ def scenario_outcomes(
 
 
 def _rows(name: str, variant: str, label: str, values: np.ndarray, prob: float) -> dict:
-    stats = summary_stats(np.asarray(values, dtype=np.float64), prob)
+    values = np.asarray(values, dtype=np.float64)
+    stats = summary_stats(values, prob)
     return {
         "quantity": name,
         "variant": variant,
         "stratum": label,
         **{k: float(v) for k, v in zip(STATS, stats, strict=True)},
+        **_mcse(values, prob),
     }
+
+
+def _mcse(values: np.ndarray, prob: float) -> dict[str, float]:
+    """Monte Carlo standard errors of median and interval ends. The samples are chains laid
+    end to end; two halves stand in for chains (ESS-based, as ArviZ's split chains)."""
+    from ..summary import summary_mcse
+
+    if values.size < 8 or not np.isfinite(values).all() or np.ptp(values) == 0:
+        return {"mcse_median": 0.0, "mcse_lower": 0.0, "mcse_upper": 0.0}
+    half = values.size // 2
+    return summary_mcse(values[: 2 * half].reshape(2, half), prob)
 
 
 def summarise_outcomes(
@@ -270,4 +283,7 @@ def summarise_outcomes(
                 rows.append(
                     _rows(name, variant, "|".join(str(k) for k in key), stacked.values[:, i], prob)
                 )
-    return pd.DataFrame(rows, columns=["quantity", "variant", "stratum", *STATS])
+    return pd.DataFrame(
+        rows, columns=["quantity", "variant", "stratum", *STATS, "mcse_median", "mcse_lower",
+                       "mcse_upper"]
+    )

@@ -193,6 +193,9 @@ def write_scenario(result: ScenarioResult, prep: Prepared, target: Path, force: 
                 report.plot_outcomes(
                     result.summary, tmp / f"outcomes.{lang}.png", lang, title=cfg.name
                 )
+        from ..report.html import write_reports
+
+        write_reports(tmp)
     return target
 
 

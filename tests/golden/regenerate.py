@@ -1,0 +1,85 @@
+"""Regenerate the golden baselines of every shipped config (``make golden``).
+
+Each config in scenarios/ is run with reduced draws (GOLDEN_SAMPLER below; scenarios without
+monitoring precision, sweeps on a 3 x 3 grid) and its quantities are stored as
+tests/golden/<config>/baseline.json. tests/test_golden.py reruns the same reduced configs and
+checks them with ``hiddenvictims check``. Regenerate only on purpose: after a change that is
+meant to move the estimates (a model, prior or data change), and say so in the commit.
+
+    python tests/golden/regenerate.py [CONFIG_STEM ...]
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden"
+#: Reduced sampler settings for every config: (chains, draws, tune). The Dutch configs compile
+#: a Numba model and run the anonymous-list sampler, so they get fewer draws.
+GOLDEN_SAMPLER = {"default": (2, 300, 300), "dutch": (2, 100, 100)}
+SWEEP_POINTS = 3
+#: Configs that are a baseline for others and not runnable on their own.
+NOT_RUNNABLE = {"demo-chat-baseline"}
+DUTCH = {
+    "netherlands-baseline",
+    "chat-referral",
+    "chat-twice-findable",
+    "chat-findable-and-referral",
+    "netherlands-sweep",
+    "netherlands-chat-only",
+}
+
+
+def shipped_configs() -> list[str]:
+    return sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml") if p.stem not in NOT_RUNNABLE)
+
+
+def reduced_copy(dest: Path) -> Path:
+    """scenarios/ and models/ copied under ``dest`` with reduced draws and sweep grids."""
+    shutil.copytree(ROOT / "models", dest / "models")
+    shutil.copytree(ROOT / "scenarios", dest / "scenarios")
+    for path in (dest / "scenarios").glob("*.toml"):
+        chains, draws, tune = GOLDEN_SAMPLER[
+            "dutch" if path.stem in DUTCH or "netherlands" in path.read_text() else "default"
+        ]
+        text = path.read_text()
+        text = re.sub(r"(?m)^draws = \d+", f"draws = {draws}", text)
+        text = re.sub(r"(?m)^tune = \d+", f"tune = {tune}", text)
+        text = re.sub(r"(?m)^chains = \d+", f"chains = {chains}", text)
+        text = re.sub(r"(?m)^num = \d+", f"num = {SWEEP_POINTS}", text)
+        text = re.sub(r"(?m)^workers = \d+", "workers = 1", text)
+        path.write_text(text)
+    return dest / "scenarios"
+
+
+def run_reduced(stem: str, scenarios: Path, out: Path, cache: dict | None = None) -> Path:
+    """Run one reduced config into ``out`` (scenarios without monitoring precision)."""
+    from hiddenvictims.runner import config_kind, run_config
+
+    config = scenarios / f"{stem}.toml"
+    if config_kind(config) == "scenario":
+        from hiddenvictims.scenarios.run import run_scenario
+
+        return run_scenario(config, out=out, force=True, precision=False, workers=1, cache=cache)
+    return run_config(config, out=out, force=True)
+
+
+def main(stems: list[str]) -> None:
+    from hiddenvictims.regression import write_baseline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        scenarios = reduced_copy(Path(tmp))
+        cache: dict = {}
+        for stem in stems or shipped_configs():
+            out = run_reduced(stem, scenarios, Path(tmp) / "results" / stem, cache)
+            target = write_baseline(out, GOLDEN / stem / "baseline.json")
+            print(f"{stem}: {target.relative_to(ROOT)}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,45 @@
+"""Golden baselines: every shipped config, rerun with reduced draws (tests/golden/regenerate.py
+states them), must agree with its stored baseline within ``hiddenvictims check``'s Monte Carlo
+tolerance. Regenerate with ``make golden`` only after a change meant to move the estimates.
+
+The Dutch configs (anonymous-list model compiled with Numba; scenarios and sweep on it) take
+minutes even at 2 x 100 draws, so they run under the ``slow`` marker (``make test-all``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hiddenvictims.cli import app
+
+sys.path.insert(0, str(Path(__file__).parent / "golden"))
+import regenerate  # noqa: E402
+
+CONFIGS = [
+    pytest.param(stem, marks=pytest.mark.slow) if stem in regenerate.DUTCH else stem
+    for stem in regenerate.shipped_configs()
+]
+
+
+@pytest.fixture(scope="session")
+def reduced(tmp_path_factory) -> Path:
+    return regenerate.reduced_copy(tmp_path_factory.mktemp("golden"))
+
+
+def test_every_shipped_config_has_a_golden_baseline_or_is_listed():
+    stems = {p.stem for p in (regenerate.ROOT / "scenarios").glob("*.toml")}
+    assert stems == set(regenerate.shipped_configs()) | regenerate.NOT_RUNNABLE
+    assert regenerate.DUTCH <= stems
+
+
+@pytest.mark.parametrize("stem", CONFIGS)
+def test_golden(stem, reduced, tmp_path):
+    baseline = regenerate.GOLDEN / stem / "baseline.json"
+    assert baseline.is_file(), f"no golden baseline for {stem}: run `make golden`"
+    out = regenerate.run_reduced(stem, reduced, tmp_path / stem)
+    result = CliRunner().invoke(app, ["check", str(out), "--against", str(baseline)])
+    assert result.exit_code == 0, result.output
