@@ -114,17 +114,23 @@ def summary_table(people: PeopleDraws, plan: PeoplePlan | None,
     for k, name in enumerate(OUTCOMES):
         for variant, arr in (("baseline", base[k]), ("scenario", scen[k]),
                              ("change", scen[k] - base[k])):
+            scale = max(float(np.abs(base[k]).max()), 1.0)
             for labels, v in _margins(arr, people.strata):
-                obs = bool(observed(v[:, None])[0]) if variant != "change" else False
+                # exact: the same number in every draw (observed counts; no change at all)
+                exact = bool(observed(v[:, None])[0])
+                obs = exact and variant == "baseline"
+                if variant == "change" and np.all(np.abs(v) <= 1e-9 * scale):
+                    v = np.zeros_like(v)
                 q = np.quantile(v, [0.5, lo, hi])
                 row = {"quantity": name if variant != "change" else CHANGE_NAMES[name],
                        "outcome": name, "variant": variant, **labels,
                        "period": period if labels.get("year") == ALL else "yearly",
-                       "observed": obs, "median": float(q[0]),
-                       "lower": float(q[0] if obs else q[1]), "upper": float(q[0] if obs else q[2]),
+                       "observed": obs, "exact": exact, "median": float(q[0]),
+                       "lower": float(q[0] if exact else q[1]),
+                       "upper": float(q[0] if exact else q[2]),
                        "mean": float(v.mean())}
                 if variant == "change":
-                    row["p_improvement"] = float(np.mean(GOOD[name] * v > 0))
+                    row["p_improvement"] = float(np.mean(GOOD[name] * v > 1e-9 * scale))
                 rows.append(row)
     return pd.DataFrame(rows), base, scen
 
@@ -199,7 +205,8 @@ def sweep_stats(people: PeopleDraws, plans: PeoplePlan, prob: float = INTERVAL_P
     both = np.stack([scen_rows, change], axis=2)  # (c, o, 2, rows, s)
     q = fast_quantiles(both, [0.5, lo, hi])
     good = np.array([GOOD[o] for o in OUTCOMES], dtype=np.float64)[None, :, None]
-    p_imp = (change * good[..., None] > 0).mean(-1)
+    scale = np.maximum(np.abs(base_rows).max(axis=(-2, -1)), 1.0)[None, :, None, None]
+    p_imp = (change * good[..., None] > 1e-9 * scale).mean(-1)
     p_imp = np.stack([np.full_like(p_imp, np.nan), p_imp], axis=2)
     return np.concatenate([q, both.mean(-1)[..., None], p_imp[..., None]], axis=-1)
 
@@ -244,7 +251,8 @@ def sweep_stats_compiled(people: PeopleDraws, chat: np.ndarray, register: np.nda
                         np.ascontiguousarray(register, dtype=np.float64),
                         np.ascontiguousarray(referral, dtype=np.float64), float(heterogeneity),
                         len(people.strata[next(iter(people.strata))]), lo, hi, signs,
-                        base_rows, out)
+                        1e-9 * np.maximum(np.abs(base_rows).max(axis=(1, 2)), 1.0), base_rows,
+                        out)
 
 
 def prepare_sweep(people: PeopleDraws, heterogeneity: float = 0.0) -> tuple:

@@ -107,7 +107,7 @@ def _stats(x, buf, q_lo, q_hi, sign, out):
 
 
 @nb.njit(cache=True)
-def _sorted_stats(x, perm, vals, q_lo, q_hi, sign, out):
+def _sorted_stats(x, perm, vals, q_lo, q_hi, sign, tol, out):
     """Like :func:`_stats`, keeping ``perm`` (the draws' order at the previous sweep cell).
 
     Neighbouring cells of a sweep rank the draws almost alike, so an insertion sort from the
@@ -118,7 +118,7 @@ def _sorted_stats(x, perm, vals, q_lo, q_hi, sign, out):
     good = 0
     for t in range(n):
         total += x[t]
-        if sign * x[t] > 0:
+        if sign * x[t] > tol:
             good += 1
     for t in range(n):
         vals[t] = x[perm[t]]
@@ -151,14 +151,14 @@ def _sorted_stats(x, perm, vals, q_lo, q_hi, sign, out):
 
 
 @nb.njit(cache=True)
-def sweep_kernel(cells, logs, lams, pres, kc, kr, ref, v, n_first, q_lo, q_hi, signs, base_rows,
-                 out):
+def sweep_kernel(cells, logs, lams, pres, kc, kr, ref, v, n_first, q_lo, q_hi, signs, tols,
+                 base_rows, out):
     """Summaries of every sweep cell.
 
     cells (4, S, M): n00, n01, n10, n11; logs/lams/pres (4, S, M): log(1 - p), frailty
     intensity and p of the present chances (chat | unregistered, chat | registered,
     register | no chat, register | chat); kc, kr, ref (C, M); base_rows (4, R, S) the
-    baseline's rows; out (C, 4, 2, R, 5).
+    baseline's rows; tols (4,) what counts as a change (rounding); out (C, 4, 2, R, 5).
     """
     n_cells = kc.shape[0]
     S, M = cells.shape[1], cells.shape[2]
@@ -211,8 +211,10 @@ def sweep_kernel(cells, logs, lams, pres, kc, kr, ref, v, n_first, q_lo, q_hi, s
                     rows[3, r, s] += o3
         for o in range(4):
             for r in range(R):
-                _sorted_stats(rows[o, r], perm[o, 0, r], vals, q_lo, q_hi, 0.0, out[c, o, 0, r])
+                _sorted_stats(rows[o, r], perm[o, 0, r], vals, q_lo, q_hi, 0.0, 0.0,
+                              out[c, o, 0, r])
                 for s in range(S):
                     x[s] = rows[o, r, s] - base_rows[o, r, s]
-                _sorted_stats(x, perm[o, 1, r], vals, q_lo, q_hi, signs[o], out[c, o, 1, r])
+                _sorted_stats(x, perm[o, 1, r], vals, q_lo, q_hi, signs[o], tols[o],
+                              out[c, o, 1, r])
     return out

@@ -104,7 +104,7 @@ class PrecisionSection(Strict):
     the same model; a small number of replicates is used, and stated, because each is a full fit."""
 
     enabled: bool = False
-    replicates: int = Field(10, ge=2, le=1000)
+    replicates: int = Field(20, ge=2, le=1000)
     draws: int = Field(500, ge=50)
     tune: int = Field(500, ge=0)
     chains: int = Field(2, ge=1)
