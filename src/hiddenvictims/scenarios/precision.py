@@ -33,6 +33,12 @@ from ..spec import SamplerSettings
 from .forward import Engine
 
 
+#: Fewest replicates for which precision statements are printed: with 20, the median width's
+#: Monte Carlo error (order statistics) is about a quarter of the widths' interquartile range,
+#: and a coverage below 80% is told from 95% (binomial s.e. at most 0.11).
+MIN_REPLICATES = 20
+
+
 def _refit_loglinear(
     estimate: Estimate, counts: np.ndarray, sampler: SamplerSettings
 ) -> np.ndarray:
@@ -175,10 +181,6 @@ def monitoring_precision(
     return frame
 
 
-#: Fewest replicates for which precision statements are printed: with 20, the median width's
-#: Monte Carlo error (order statistics) is about a quarter of the widths' interquartile range,
-#: and a coverage below 80% is told from 95% (binomial s.e. at most 0.11).
-MIN_REPLICATES = 20
 
 
 def median_mcse(values: np.ndarray) -> float | None:
