@@ -173,8 +173,9 @@ def _groups_table(groups: pd.DataFrame, lang: str) -> pd.DataFrame:
         chat = "–"
         if len(pub):
             p = pub.iloc[0]
-            chat = f"{p['published_as']} ({100 * p['share']:.0f}% of {p['base_n']})" if lang == "en" \
-                else f"{p['published_as']} ({100 * p['share']:.0f}% van {p['base_n']})"
+            # the published words are Dutch or English as found; the Dutch report gives the share
+            chat = (f"{p['published_as']} ({100 * p['share']:.0f}% of {p['base_n']})"
+                    if lang == "en" else f"{100 * p['share']:.0f}% van {p['base_n']}")
         rows.append({
             t("group", lang): GROUP_LABELS.get(g.group, {}).get(lang, g.group),
             TEXT[lang]["chat"]: chat,
