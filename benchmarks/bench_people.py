@@ -98,7 +98,7 @@ def dask_scaling(people: pp.PeopleDraws, n_cells: int = 4000, repeats: int = 3) 
     serial, _ = run_cells(people, params, 0.0, workers=0)
     out: dict = {"cells": n_cells, "draws": people.n_draws, "strata": int(np.prod(people.shape)),
                  "repeats": repeats}
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0 = time.perf_counter()
     run_cells(people, params, 0.0, workers=0)
     out["in_process_s"] = round(time.perf_counter() - t0, 2)
     identical = True

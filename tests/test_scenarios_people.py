@@ -16,8 +16,8 @@ from hiddenvictims.results import versions
 from hiddenvictims.scenarios import people as pp
 from hiddenvictims.scenarios import people_engine as pe
 from hiddenvictims.scenarios.baseline import load_baseline, match
-from hiddenvictims.scenarios.pipeline import prepare
 from hiddenvictims.scenarios.people_run import check_bound, evaluate_people, run_people
+from hiddenvictims.scenarios.pipeline import prepare
 from hiddenvictims.scenarios.precision import MIN_REPLICATES, median_mcse, precision_summary
 from hiddenvictims.scenarios.vulnerable import (
     Representativeness,
@@ -208,7 +208,8 @@ def test_every_composition_figure_has_a_documented_source():
     assert set(comp["source"]) and all(s in sources for s in comp["source"])
     assert ((comp["share"] > 0) & (comp["share"] < 1)).all()
     parents = comp[comp["group"] == "parents"].set_index("year")["share"]
-    assert parents.loc[2021] == pytest.approx(0.16) and parents.loc[2020] == pytest.approx(1 / 7, abs=1e-3)
+    assert parents.loc[2021] == pytest.approx(0.16)
+    assert parents.loc[2020] == pytest.approx(1 / 7, abs=1e-3)
 
 
 def test_group_estimates_grow_with_under_reach_and_minors_come_from_the_model(fake_baseline):
@@ -263,3 +264,34 @@ def test_referral_drops_the_scenarios_precision_statement():
     out = precision_summary(_frame(MIN_REPLICATES, np.full(MIN_REPLICATES, 100.0)), steps)
     assert "scenario" not in out and "width_ratio" not in out
     assert any("referral" in d for d in out["dropped"])
+
+
+def test_a_dutch_sweep_reuses_the_baseline_and_writes_heatmaps_with_uncertainty(tmp_path):
+    """End to end through `scenario run` (no fit: the baseline folder matches)."""
+    from hiddenvictims.scenarios.run import run_scenario
+
+    shutil.copy(SCENARIOS / "netherlands-baseline.toml", tmp_path)
+    base_folder = tmp_path / "base"
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(
+        'extends = "netherlands-baseline.toml"\nname = "sweep"\n'
+        f'[people]\nbaseline_dir = "{base_folder}"\n'
+        '[[interventions]]\nkind = "chat_reach"\nmultiplier = 1.0\n'
+        '[[interventions]]\nkind = "referral"\nprobability = 0.0\n'
+        '[sweep]\nworkers = 0\n'
+        '[[sweep.axes]]\nname = "reach"\npath = "interventions.0.multiplier"\n'
+        'values = [1.0, 2.0, 3.0]\n'
+        '[[sweep.axes]]\nname = "referral"\npath = "interventions.1.probability"\n'
+        'values = [0.0, 0.5]\n'
+        '[output]\nlanguages = ["en"]\n')
+    _baseline_folder(prepare(sweep), base_folder)
+    out = run_scenario(sweep, out=tmp_path / "out")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["baseline"]["reused"] and manifest["engine"] == "people"
+    ds = xr.open_dataset(out / "sweep.nc", engine="h5netcdf")
+    hidden = ds["hidden_change"].sel(stratum="total", stat="median").values
+    assert hidden[0, 0] == 0 and np.all(np.diff(hidden[:, 0]) < 0)  # more reach, fewer hidden
+    assert np.all(ds["not_registered_change"].sel(stratum="total", stat="median").values[:, 1]
+                  < 0)
+    assert (out / "heatmap_hidden.en.png").is_file() and (out / "report.en.md").is_file()
+    ds.close()

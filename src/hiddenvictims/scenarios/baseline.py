@@ -52,7 +52,7 @@ def _fit_part(dump: dict) -> dict:
 
 
 def match(prep, folder: Path) -> str | None:
-    """None when ``folder`` holds this scenario's baseline posterior, else the reason it does not."""
+    """None when ``folder`` holds this scenario's baseline posterior, else why it does not."""
     manifest = folder / "manifest.json"
     if not (folder / "idata.nc").is_file() or not manifest.is_file():
         return f"no baseline results in {folder}"
@@ -71,7 +71,8 @@ def match(prep, folder: Path) -> str | None:
         return f"{folder} was fitted to other data (data hash differs)"
     mine = versions().get("hiddenvictims")
     if record.get("versions", {}).get("hiddenvictims") != mine:
-        return f"{folder} was written by hiddenvictims {record.get('versions', {}).get('hiddenvictims')}, not {mine}"
+        theirs = record.get("versions", {}).get("hiddenvictims")
+        return f"{folder} was written by hiddenvictims {theirs}, not {mine}"
     return None
 
 

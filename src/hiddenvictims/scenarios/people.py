@@ -101,7 +101,9 @@ def from_counts(N, registered, chat, both, strata: dict, source: str = "",
     N, reg, chat, both = (np.asarray(a, dtype=np.float64) for a in (N, registered, chat, both))
     cells = np.stack([N - reg - chat + both, chat - both, reg - both, both])
     if np.any(cells < -1e-9 * np.maximum(N, 1.0)):
-        raise ValueError(f"{source or 'posterior'}: negative cell counts (N < registered + chat - both)")
+        raise ValueError(
+            f"{source or 'posterior'}: negative cell counts (N < registered + chat - both)"
+        )
     return PeopleDraws(np.maximum(cells, 0.0), {k: tuple(map(str, v)) for k, v in strata.items()},
                        source, derived)
 

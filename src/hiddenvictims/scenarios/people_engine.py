@@ -29,8 +29,10 @@ def _mask(strata: dict, selector: dict, source: str, key: str) -> np.ndarray:
     out = np.ones(shape, dtype=bool)
     for dim, levels in selector.items():
         if dim not in strata:
-            raise InputError(f"{source}: key '{key}.strata.{dim}': unknown stratum dimension "
-                             f"'{dim}'{did_you_mean(dim, strata)} (dimensions: {', '.join(strata)})")
+            raise InputError(
+                f"{source}: key '{key}.strata.{dim}': unknown stratum dimension "
+                f"'{dim}'{did_you_mean(dim, strata)} (dimensions: {', '.join(strata)})"
+            )
         known = strata[dim]
         for level in levels:
             if str(level) not in known:

@@ -111,8 +111,8 @@ def per_stratum(summary: pd.DataFrame, lang: str) -> pd.DataFrame:
 TEXT = {
     "en": {
         "interventions": "Interventions",
-        "headline": "Sum over {period}, all ages{groups}: {pct}% intervals. Baseline numbers marked "
-                    "'observed' were counted; they carry no interval.",
+        "headline": "Sum over {period}, all ages{groups}: {pct}% intervals. Baseline numbers "
+                    "marked 'observed' were counted; they carry no interval.",
         "per_year": "Yearly figures per year and age{groups} (scenario; changes against baseline)",
         "reach": "How far could the chat reach? (sum over years)",
         "reach_text": "The data show how many victims the chat reaches today, not how many more it "
@@ -196,7 +196,8 @@ def _sens_table(sens: pd.DataFrame, lang: str) -> pd.DataFrame:
         for d in deltas:
             r = part[part["delta"] == d].iloc[0]
             head = f"delta {d:+g} (OR {np.exp(d):.2g})"
-            row[head] = (f"{fmt_number(r.not_registered_median)} ({fmt_number(r.not_registered_lower)}"
+            row[head] = (f"{fmt_number(r.not_registered_median)} "
+                         f"({fmt_number(r.not_registered_lower)}"
                          f" – {fmt_number(r.not_registered_upper)})"
                          + ("" if r.draws_consistent >= 0.999 else
                             f"; consistent {100 * r.draws_consistent:.0f}%"))
@@ -216,7 +217,8 @@ def report_text(result, cfg, lang: str) -> str:
              + "; ".join(describe(cfg.interventions)), "",
              tx["headline"].format(period=period, groups=groups, pct=PCT), "",
              _md(headline(result.summary, lang)), "",
-             f"## {tx['per_year'].format(groups=groups)}", "", _md(per_stratum(result.summary, lang)),
+             f"## {tx['per_year'].format(groups=groups)}", "",
+             _md(per_stratum(result.summary, lang)),
              "", f"## {tx['reach']}", "", tx["reach_text"].format(v=cfg.people.reach_heterogeneity),
              ""]
     rt = result.reach_table.copy()
@@ -431,7 +433,8 @@ def sweep_report(ds: xr.Dataset, cfg, notes: list[str], record: dict, lang: str)
         for o in OUTCOMES:
             c = cell_[f"{o}_change"]
             row[t(CHANGE_NAMES[o], lang)] = (
-                f"{fmt_number(float(c.sel(stat='median')))} ({fmt_number(float(c.sel(stat='lower')))}"
+                f"{fmt_number(float(c.sel(stat='median')))} "
+                f"({fmt_number(float(c.sel(stat='lower')))}"
                 f" – {fmt_number(float(c.sel(stat='upper')))})")
         rows.append(row)
     head = ("Change against baseline, sum over the years, at the grid's corners and centre "

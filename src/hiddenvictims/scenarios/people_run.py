@@ -271,7 +271,7 @@ def compare_people(preps, names, target: Path, force: bool = False, console=None
             people_report.plot_compare_change({n: r.summary for n, r in results.items()},
                                               tmp / f"compare.{lang}.png", lang)
     if console is not None:
-        for n, r in results.items():
+        for r in results.values():
             people_report.print_people(r, console)
         console.print(f"results written to {target}")
     return target

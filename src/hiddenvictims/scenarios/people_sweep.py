@@ -111,8 +111,8 @@ def assemble(people: PeopleDraws, grid: Grid, stats: np.ndarray, base: np.ndarra
 
 def baseline_rows(people: PeopleDraws) -> np.ndarray:
     """(outcome, row, stat) of the baseline, in the sweep's row order."""
-    from .people_engine import fast_quantiles, flat_rows
     from .people import outcomes
+    from .people_engine import fast_quantiles, flat_rows
 
     lo, hi = (1 - INTERVAL_PROB) / 2, (1 + INTERVAL_PROB) / 2
     rows = flat_rows(outcomes(people.cells), len(people.shape))  # (o, rows, s)

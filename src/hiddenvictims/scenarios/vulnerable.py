@@ -225,7 +225,8 @@ def estimates(people: PeopleDraws, comp: pd.DataFrame, year: int,
             g_axis = list(split.strata).index(GROUP_DIM) + 2
             sel = np.take(np.take(out, 0, axis=g_axis), yi, axis=2)
             sel = sel.reshape(sel.shape[0], sel.shape[1], -1).sum(-1)
-            basis = f"chat composition {year}, representativeness prior N({prior.mean:g}, {prior.sd:g})"
+            basis = (f"chat composition {year}, representativeness prior "
+                     f"N({prior.mean:g}, {prior.sd:g})")
         row = {"group": group, "year": year, "basis": basis}
         for k, name in enumerate(("reached_chat", "registered", "not_registered", "hidden")):
             if name == "registered":
