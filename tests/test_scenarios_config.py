@@ -70,6 +70,17 @@ def test_shipped_configs_validate_before_any_fit_and_run_on_fake_draws(name):
     prep = prepare(SCENARIOS / name)
     lay = prep.layout
     assert lay is not None and lay.anonymous == ("chat",)
+    if getattr(prep.cfg, "kind", None) == "netherlands" and prep.cfg.sweep is None:
+        # Dutch scenarios run through the forward model of people: on a fake posterior
+        from hiddenvictims.scenarios.baseline import Baseline
+        from hiddenvictims.scenarios.people import from_posterior
+        from hiddenvictims.scenarios.people_run import evaluate_people
+        from hiddenvictims.testing import fake_dutch_posterior
+
+        fake = Baseline(from_posterior(fake_dutch_posterior(40, seed=1)), True, "fake", "test")
+        result = evaluate_people(prep, fake)
+        assert np.isfinite(result.scen).all()
+        return
     # a tiny prior-predictive style check: its interventions run on fake draws of its layout
     d = fake_capture_draws(
         30, lists=lay.lists, anonymous=lay.anonymous, register=lay.register, seed=1
