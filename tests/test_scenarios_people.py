@@ -295,3 +295,20 @@ def test_a_dutch_sweep_reuses_the_baseline_and_writes_heatmaps_with_uncertainty(
                   < 0)
     assert (out / "heatmap_hidden.en.png").is_file() and (out / "report.en.md").is_file()
     ds.close()
+
+
+def test_capture_probabilities_of_the_synthesis_model_are_used_when_present():
+    """p_register and p_chat (the evidence-synthesis interface) set each person's chances; equal
+    to the counts' shares they change nothing, and a higher p_chat reaches more."""
+    post = fake_dutch_posterior(100, seed=3)
+    derived = pp.from_posterior(post)
+    assert derived.derived_probabilities and derived.scale is None
+    same = post.assign(p_register=post["N_registered"] / post["N"],
+                       p_chat=post["N_anonymous"] / post["N"])
+    given = pp.from_posterior(same)
+    assert not given.derived_probabilities
+    plan = pp.PeoplePlan(chat=2.0)
+    np.testing.assert_allclose(pp.evaluate(given, plan), pp.evaluate(derived, plan), rtol=1e-12)
+    higher = pp.from_posterior(same.assign(p_chat=same["p_chat"] * 1.5))
+    np.testing.assert_array_equal(pp.evaluate(higher, None), pp.evaluate(derived, None))
+    assert np.all(pp.evaluate(higher, plan)[0] > pp.evaluate(derived, plan)[0])

@@ -55,6 +55,16 @@ def _chunk(people, prepared, chat, register, referral, heterogeneity):
                                 prepared=prepared)
 
 
+def _timed_chunk(people, prepared, chat, register, referral, heterogeneity):
+    """A chunk with the CPU seconds it took and the process that ran it: how evenly the work
+    is shared is measurable even on a machine whose other load distorts wall-clock time."""
+    import os
+
+    start = time.process_time()
+    stats = _chunk(people, prepared, chat, register, referral, heterogeneity)
+    return stats, time.process_time() - start, os.getpid()
+
+
 def run_cells(people: PeopleDraws, params: tuple[np.ndarray, ...], heterogeneity: float,
               workers: int = 2, chunk_size: int = 20, scheduler: str | None = None,
               client=None) -> tuple[np.ndarray, dict]:
@@ -78,14 +88,19 @@ def run_cells(people: PeopleDraws, params: tuple[np.ndarray, ...], heterogeneity
         bounds = [(i, min(i + size, n)) for i in range(0, n, size)]
         shared = cl.scatter([people, prepared], broadcast=True, hash=False)
         tag = config_hash({"t": time.time_ns()})[:12]
-        futures = [cl.submit(_chunk, shared[0], shared[1], chat[a:b], register[a:b],
+        futures = [cl.submit(_timed_chunk, shared[0], shared[1], chat[a:b], register[a:b],
                              referral[a:b], heterogeneity, key=f"hv-people-{tag}-{k}")
                    for k, (a, b) in enumerate(bounds)]
         wait(futures)
-        stats = np.concatenate([f.result() for f in futures])
+        parts = [f.result() for f in futures]
+        stats = np.concatenate([p[0] for p in parts])
+        busy: dict[int, float] = {}
+        for _, cpu, pid in parts:
+            busy[pid] = busy.get(pid, 0.0) + cpu
         where = scheduler or f"Dask, {n_workers} workers"
     return stats, {"cells": n, "chunks": len(bounds), "where": where,
-                   "seconds": round(time.perf_counter() - start, 3)}
+                   "seconds": round(time.perf_counter() - start, 3),
+                   "worker_cpu_s": sorted(round(v, 3) for v in busy.values())}
 
 
 def assemble(people: PeopleDraws, grid: Grid, stats: np.ndarray, base: np.ndarray
