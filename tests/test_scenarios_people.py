@@ -312,3 +312,23 @@ def test_capture_probabilities_of_the_synthesis_model_are_used_when_present():
     higher = pp.from_posterior(same.assign(p_chat=same["p_chat"] * 1.5))
     np.testing.assert_array_equal(pp.evaluate(higher, None), pp.evaluate(derived, None))
     assert np.all(pp.evaluate(higher, plan)[0] > pp.evaluate(derived, plan)[0])
+
+
+def test_compare_of_dutch_scenarios_loads_the_baseline_once(tmp_path):
+    from hiddenvictims.scenarios.run import compare
+
+    shutil.copy(SCENARIOS / "netherlands-baseline.toml", tmp_path)
+    base_folder = tmp_path / "base"
+    paths = []
+    for name, step in (("a", 'kind = "chat_reach"\nmultiplier = 2.0'),
+                       ("b", 'kind = "referral"\nprobability = 0.5')):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'extends = "netherlands-baseline.toml"\nname = "{name}"\n'
+                        f'[people]\nbaseline_dir = "{base_folder}"\n'
+                        f'[[interventions]]\n{step}\n[output]\nlanguages = ["en"]\n')
+        paths.append(path)
+    _baseline_folder(prepare(paths[0]), base_folder)
+    out = compare(paths, out=tmp_path / "cmp")
+    record = json.loads((out / "compare.json").read_text())
+    assert len(record["baselines"]) == 1 and record["baselines"][0]["reused"]
+    assert (out / "compare.en.png").is_file() and (out / "report.en.md").is_file()
