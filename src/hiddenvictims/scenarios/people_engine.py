@@ -236,7 +236,6 @@ def sweep_stats_compiled(people: PeopleDraws, chat: np.ndarray, register: np.nda
                          prob: float = INTERVAL_PROB, prepared: tuple | None = None
                          ) -> np.ndarray:
     """:func:`sweep_stats` through the compiled kernel: chat, register, referral (cells, M)."""
-    from .people import outcomes
     from .people_kernel import sweep_kernel
 
     lo, hi = interval_quantiles(prob)
@@ -248,7 +247,6 @@ def sweep_stats_compiled(people: PeopleDraws, chat: np.ndarray, register: np.nda
     out = np.empty((n_cells, 4, 2, R, 5))
     signs = np.array([GOOD[o] for o in OUTCOMES], dtype=np.float64)
     cells = np.ascontiguousarray(people.cells.reshape(4, people.n_draws, -1))
-    del outcomes
     return sweep_kernel(cells, logs, lams, pres, np.ascontiguousarray(chat, dtype=np.float64),
                         np.ascontiguousarray(register, dtype=np.float64),
                         np.ascontiguousarray(referral, dtype=np.float64), float(heterogeneity),

@@ -86,13 +86,11 @@ def reach_table(people: PeopleDraws, steps, source: str) -> pd.DataFrame:
     for v in HETEROGENEITY_TABLE:
         plan = compile_people(steps, people.strata, v, source)
         base, scen = evaluate(people, None), evaluate(people, plan)
-        axes = tuple(range(1, base.ndim - 1 + 1))[1:]
         for k, name in ((0, "newly_reached"), (3, "change_hidden"), (2, "change_not_registered")):
             d = (scen[k] - base[k]).reshape(base.shape[1], -1).sum(-1)
             q = np.quantile(d, [0.5, (1 - INTERVAL_PROB) / 2, (1 + INTERVAL_PROB) / 2])
             rows.append({"reach_heterogeneity": v, "quantity": name, "median": q[0],
                          "lower": q[1], "upper": q[2]})
-        del axes
     return pd.DataFrame(rows)
 
 
