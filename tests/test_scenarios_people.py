@@ -270,11 +270,11 @@ def test_a_dutch_sweep_reuses_the_baseline_and_writes_heatmaps_with_uncertainty(
     """End to end through `scenario run` (no fit: the baseline folder matches)."""
     from hiddenvictims.scenarios.run import run_scenario
 
-    shutil.copy(SCENARIOS / "netherlands-baseline.toml", tmp_path)
+    shutil.copy(SCENARIOS / "netherlands-chat-only.toml", tmp_path)
     base_folder = tmp_path / "base"
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(
-        'extends = "netherlands-baseline.toml"\nname = "sweep"\n'
+        'extends = "netherlands-chat-only.toml"\nname = "sweep"\n'
         f'[people]\nbaseline_dir = "{base_folder}"\n'
         '[[interventions]]\nkind = "chat_reach"\nmultiplier = 1.0\n'
         '[[interventions]]\nkind = "referral"\nprobability = 0.0\n'
@@ -317,13 +317,13 @@ def test_capture_probabilities_of_the_synthesis_model_are_used_when_present():
 def test_compare_of_dutch_scenarios_loads_the_baseline_once(tmp_path):
     from hiddenvictims.scenarios.run import compare
 
-    shutil.copy(SCENARIOS / "netherlands-baseline.toml", tmp_path)
+    shutil.copy(SCENARIOS / "netherlands-chat-only.toml", tmp_path)
     base_folder = tmp_path / "base"
     paths = []
     for name, step in (("a", 'kind = "chat_reach"\nmultiplier = 2.0'),
                        ("b", 'kind = "referral"\nprobability = 0.5')):
         path = tmp_path / f"{name}.toml"
-        path.write_text(f'extends = "netherlands-baseline.toml"\nname = "{name}"\n'
+        path.write_text(f'extends = "netherlands-chat-only.toml"\nname = "{name}"\n'
                         f'[people]\nbaseline_dir = "{base_folder}"\n'
                         f'[[interventions]]\n{step}\n[output]\nlanguages = ["en"]\n')
         paths.append(path)
