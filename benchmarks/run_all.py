@@ -19,6 +19,7 @@ SCRIPTS = [
     "bench_averaging",
     "bench_latent_class",
     "bench_scenarios",
+    "bench_people",
     "bench_netherlands",
     "anonymous_price",
     "validation_table",

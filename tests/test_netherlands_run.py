@@ -86,3 +86,27 @@ def test_quantile_mcse_matches_the_spread_of_repeated_runs():
         ar[:, t] = 0.9 * ar[:, t - 1] + np.sqrt(1 - 0.81) * e[:, t]
     assert quantile_mcse(ar, (0.5,))[0] > 2.5 * stated[:, 0].mean()
     assert np.isnan(quantile_mcse(np.array([[1.0, np.inf], [2.0, 3.0]]), (0.5,))[0])
+
+
+def test_the_baseline_folder_is_reused_by_scenarios_and_reports_vulnerable_groups(run):
+    """A scenario extending the same baseline takes the posterior from the folder (no refit);
+    both reports carry the vulnerable-group table with its representativeness sensitivity."""
+    from hiddenvictims.scenarios.run import run_scenario
+
+    cfg, out, result = run
+    assert result.exit_code == 0, result.output
+    for lang, words in (("en", "Sensitivity to representativeness"),
+                        ("nl", "Gevoeligheid voor representativiteit")):
+        assert words in (out / f"report.{lang}.md").read_text()
+    scenario = cfg.parent / "scenario.toml"
+    scenario.write_text(
+        f'extends = "{cfg.name}"\nname = "twice"\n[people]\nbaseline_dir = "{out.as_posix()}"\n'
+        '[[interventions]]\nkind = "chat_reach"\nmultiplier = 2.0\n'
+        '[output]\nplots = false\nlanguages = ["en"]\n')
+    folder = run_scenario(scenario, out=cfg.parent / "scenario-out")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["baseline"]["reused"], manifest["baseline"]
+    rows = pd.read_csv(folder / "summary.csv")
+    chat = rows[(rows["quantity"] == "reached_chat") & (rows["variant"] == "baseline")
+                & (rows["year"] == "all") & (rows["age"] == "all")].iloc[0]
+    assert chat["observed"] and chat["median"] == 834 and chat["lower"] == chat["upper"]

@@ -233,7 +233,9 @@ def test_chat_interventions_need_an_anonymous_list():
 
 
 def test_registry_is_closed_and_documented():
-    assert set(REGISTRY) == {"chat_reach", "register_detection", "referral", "combination"}
+    assert set(REGISTRY) == {
+        "chat_reach", "register_detection", "referral", "targeted_outreach", "combination"
+    }
     for kind, entry in REGISTRY.items():
         assert entry.changes and entry.model.__doc__, kind
 

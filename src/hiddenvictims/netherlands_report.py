@@ -236,6 +236,9 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
             "## Prior tegenover posterior",
             prior_posterior_markdown(estimate, "nl"),
         ]
+    from .scenarios.vulnerable import report_section  # groups the chat reports (CKM rec. 1, 3)
+
+    parts += ["", *report_section(post, lang, cfg.years[-1], cfg.sampler.seed)]
     return "\n".join(parts) + "\n"
 
 

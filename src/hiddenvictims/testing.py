@@ -133,3 +133,34 @@ def dutch_like_capture_draws(
         concentration=20_000.0,
         seed=seed,
     )
+
+
+def fake_dutch_posterior(n_draws: int = 400, *, seed: int = 0, chains: int = 2,
+                         chat_observed: Mapping[int, float] | None = None) -> xr.Dataset:
+    """A seeded posterior shaped like the Dutch results folder's: (chain, draw, year, age).
+
+    Variables N, N_registered, N_anonymous, N_both, N_unseen with age in (minor, adult) and
+    years 2019-2021. The chat's total per year is fixed at ``chat_observed`` (observed: the
+    same in every draw), split over age by a Beta draw; everything else varies by draw.
+    """
+    rng = np.random.default_rng([seed, 0xD07C])
+    years = [2019, 2020, 2021]
+    chat_obs = dict(chat_observed or {2019: 299.0, 2020: 250.0, 2021: 285.0})
+    per_chain = n_draws // chains
+    shape = (chains, per_chain, len(years), 2)
+    n = np.round(np.exp(rng.normal(np.log([[1300.0, 2500.0]] * 3), 0.35, size=shape)))
+    minor_share = rng.beta(60, 40, size=shape[:3])
+    chat = np.stack([np.round(np.array([chat_obs[y] for y in years]) * minor_share),
+                     np.array([chat_obs[y] for y in years]) - np.round(
+                         np.array([chat_obs[y] for y in years]) * minor_share)], axis=-1)
+    p_reg = rng.beta(4, 40, size=shape)
+    both = np.round(chat * rng.beta(8, 30, size=shape))
+    reg = np.maximum(np.round(both + (n - chat) * p_reg), both)
+    n = np.maximum(n, reg + chat - both)
+    unseen = n - reg - chat + both
+    coords = {"chain": np.arange(chains), "draw": np.arange(per_chain), "year": years,
+              "age": ["minor", "adult"]}
+    dims = ("chain", "draw", "year", "age")
+    return xr.Dataset({name: xr.DataArray(v, dims=dims, coords=coords) for name, v in (
+        ("N", n), ("N_registered", reg), ("N_anonymous", chat), ("N_both", both),
+        ("N_unseen", unseen))})

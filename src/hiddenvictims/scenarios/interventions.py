@@ -105,6 +105,16 @@ class RegisterDetection(_Step):
     )
 
 
+class TargetedOutreach(_Step):
+    """Outreach aimed at one group the chat reports (e.g. 'parents'): the chat's findability
+    times ``multiplier`` for that group only. Needs the forward model of people (the Dutch
+    baseline), which splits each stratum into the group and the rest."""
+
+    kind: Literal["targeted_outreach"]
+    group: str = Field(description="A group of data/netherlands/chat_composition.csv.")
+    multiplier: float = Field(ge=0, description="Findability multiplier within the group.")
+
+
 class Combination(Strict):
     """Several steps as one named intervention (composed by the module's rule)."""
 
@@ -114,7 +124,8 @@ class Combination(Strict):
 
 
 Intervention = Annotated[
-    ChatReach | Referral | RegisterDetection | Combination, Field(discriminator="kind")
+    ChatReach | Referral | RegisterDetection | TargetedOutreach | Combination,
+    Field(discriminator="kind"),
 ]
 Combination.model_rebuild()
 INTERVENTION_LIST = TypeAdapter(list[Intervention])
@@ -275,6 +286,14 @@ def _referral(step: Referral, ctx: _Ctx) -> Plan:
     return Plan(referrals=((src, tgt, prob),))
 
 
+def _targeted(step: TargetedOutreach, ctx: _Ctx) -> Plan:
+    raise ctx.fail(
+        "kind",
+        "targeted_outreach needs the forward model of people (a kind = \"netherlands\" "
+        "baseline), which knows the chat's groups",
+    )
+
+
 def _combination(step: Combination, ctx: _Ctx) -> Plan:
     plan = Plan()
     for i, sub in enumerate(step.steps):
@@ -309,6 +328,13 @@ REGISTRY: dict[str, Kind] = {
         _referral,
         "a share of the chat's contacts on no register list also enter register list "
         "'to'; nobody new is reached, more are registered.",
+    ),
+    "targeted_outreach": Kind(
+        TargetedOutreach,
+        _targeted,
+        "the chat's findability x multiplier within one group the chat reports (e.g. "
+        "'parents'); the group's share comes from the chat's composition and a "
+        "representativeness prior (forward model of people only).",
     ),
     "combination": Kind(
         Combination,
@@ -457,6 +483,8 @@ def describe(steps: Sequence) -> list[str]:
             )
         if step.kind == "chat_reach":
             text = f"chat reach x{step.multiplier:g}"
+        elif step.kind == "targeted_outreach":
+            text = f"chat reach x{step.multiplier:g} for group '{step.group}'"
         elif step.kind == "referral":
             text = f"referral of {100 * step.probability:g}% of unregistered chat contacts"
             text += f" to {step.to}" if step.to else ""

@@ -241,6 +241,24 @@ def check_against(layout: Layout, cfg: ScenarioConfig, source: str) -> None:
             )
 
 
+def check_people(layout: Layout, cfg: ScenarioConfig, source: str) -> None:
+    """A Dutch scenario's interventions against its strata (and the group it splits off)."""
+    from .people import GROUP_DIM, REST
+    from .people_engine import compile_people
+    from .people_run import target_group
+    from .vulnerable import load_composition
+
+    strata = dict(layout.strata)
+    group = target_group(cfg)
+    if group is not None:
+        known = sorted(load_composition()["group"].unique())
+        if group not in known:
+            raise InputError(f"{source}: key 'people.group': unknown group '{group}'"
+                             f"{did_you_mean(group, known)} (groups: {', '.join(known)})")
+        strata[GROUP_DIM] = (group, REST)
+    compile_people(cfg.interventions, strata, cfg.people.reach_heterogeneity, source)
+
+
 def prepare(path: str | Path) -> Prepared:
     """Load and check everything that can be checked before fitting."""
     path = Path(path)
@@ -250,7 +268,9 @@ def prepare(path: str | Path) -> Prepared:
     spec = with_priors(spec, cfg.priors, str(path))
     make_layout = LAYOUTS.get(getattr(spec, "family", ""))
     layout = make_layout(table, cfg.roles, str(path)) if make_layout else None
-    if layout is not None:
+    if layout is not None and getattr(cfg, "kind", None) == "netherlands":
+        check_people(layout, cfg, str(path))
+    elif layout is not None:
         check_against(layout, cfg, str(path))
     return Prepared(path, cfg, raw, files, table, spec, layout)
 

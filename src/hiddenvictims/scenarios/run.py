@@ -128,8 +128,8 @@ def evaluate(
         )
         result.notes.append(
             f"Monitoring precision from {n_rep} replicates (simulated lists, refitted with "
-            f"{sec.chains} x {sec.draws} draws each); a reduced number, so read it with its "
-            "Monte Carlo standard error."
+            f"{sec.chains} x {sec.draws} draws each, the same model and priors); medians of "
+            "the widths with their Monte Carlo standard errors."
         )
         result.notes.extend(CAVEATS.get(fitted.estimate.family, ()))
     return result
@@ -184,7 +184,7 @@ def write_scenario(result: ScenarioResult, prep: Prepared, target: Path, force: 
         }
         if result.precision is not None:
             result.precision.to_csv(tmp / "precision.csv", index=False)
-            record["precision"] = precision_summary(result.precision)
+            record["precision"] = precision_summary(result.precision, cfg.interventions)
         write_json(tmp / "summary.json", record)
         if cfg.output.draws:
             result.outcomes.to_netcdf(tmp / "outcomes.nc", engine="h5netcdf")
@@ -197,6 +197,21 @@ def write_scenario(result: ScenarioResult, prep: Prepared, target: Path, force: 
 
         write_reports(tmp)
     return target
+
+
+def is_people(prep: Prepared) -> bool:
+    """Scenarios on the Dutch baseline run through the forward model of people."""
+    return getattr(prep.cfg, "kind", None) == "netherlands"
+
+
+def check_people_precision(prep: Prepared, precision: bool | None) -> None:
+    """Monitoring precision on the Dutch baseline is dropped rather than printed (see
+    docs/scenarios.md): say so before anything runs when it is asked for."""
+    if precision if precision is not None else prep.cfg.precision.enabled:
+        from .precision import people_precision_reason
+
+        raise InputError(f"{prep.source}: key 'precision.enabled': "
+                         f"{people_precision_reason(prep.cfg)}")
 
 
 def run_scenario(
@@ -220,6 +235,11 @@ def run_scenario(
     if prep.cfg.sweep is not None:
         if precision:
             raise InputError(f"{prep.source}: --precision is not available for a sweep")
+        if is_people(prep):
+            from .people_sweep import run_people_sweep
+
+            return run_people_sweep(prep, target, force=force, workers=workers,
+                                    scheduler=scheduler, console=console)
         return run_sweep(
             prep,
             target,
@@ -230,6 +250,11 @@ def run_scenario(
             progress=progress,
             console=console,
         )
+    if is_people(prep):
+        from .people_run import run_people
+
+        check_people_precision(prep, precision)
+        return run_people(prep, target, force=force, console=console)
     check_precision(prep, precision)
     fitted = fit_capture(prep, cache)
     result = evaluate(prep, fitted, precision, replicates)
@@ -249,27 +274,30 @@ def print_result(result: ScenarioResult, console: Console) -> None:
     )
     console.print(table)
     if result.precision is not None:
-        p = precision_summary(result.precision)
-        t = Table(
-            title=f"monitoring precision: width of next year's {int(round(100 * INTERVAL_PROB))}% "
-            f"interval for N ({p['replicates']} replicates)",
-            title_justify="left",
-        )
-        for col in ("variant", "mean width", "MC s.e.", "width / N", "error of median", "coverage"):
-            t.add_column(col, justify="left" if col == "variant" else "right")
-        for variant in ("baseline", "scenario"):
-            v = p[variant]
-            t.add_row(
-                variant,
-                f"{v['mean_width']:,.0f}",
-                f"{v['mc_se_width'] or 0:,.0f}",
-                f"{100 * v['mean_relative_width']:.0f}%",
-                f"{100 * v['mean_relative_error']:+.0f}%",
-                f"{100 * v['coverage']:.0f}%",
+        p = precision_summary(result.precision, result.cfg.interventions)
+        for reason in p["dropped"]:
+            console.print(f"[yellow]monitoring precision dropped:[/yellow] {reason}",
+                          soft_wrap=True)
+        variants = [v for v in ("baseline", "scenario") if v in p]
+        if variants:
+            t = Table(
+                title=f"monitoring precision: width of next year's "
+                f"{int(round(100 * INTERVAL_PROB))}% interval for N ({p['replicates']} replicates)",
+                title_justify="left",
             )
-        console.print(t)
-        r = p["width_ratio"]
-        console.print(f"width scenario / baseline: {r['mean']:.2f} (MC s.e. {r['mc_se'] or 0:.2f})")
+            for col in ("variant", "median width", "MC s.e.", "quartiles", "coverage"):
+                t.add_column(col, justify="left" if col == "variant" else "right")
+            for variant in variants:
+                v = p[variant]
+                t.add_row(variant, f"{v['median_width']:,.0f}",
+                          f"{v['mc_se_median_width'] or 0:,.0f}",
+                          f"{v['width_q25']:,.0f} – {v['width_q75']:,.0f}",
+                          f"{100 * v['coverage']:.0f}% (s.e. {100 * v['coverage_se']:.0f})")
+            console.print(t)
+        if "width_ratio" in p:
+            r = p["width_ratio"]
+            console.print(f"width scenario / baseline, median: {r['median']:.2f} "
+                          f"(MC s.e. {r['mc_se'] or 0:.2f})")
         for warning in p["warnings"]:
             console.print(f"[bold yellow]warning:[/bold yellow] {warning}", soft_wrap=True)
     for note in result.notes:
@@ -459,6 +487,13 @@ def compare(
         else Path("results") / ("compare-" + "-".join(p.path.stem for p in preps))[:120]
     )
     check_writable(target, force)
+    kinds = {is_people(p) for p in preps}
+    if len(kinds) > 1:
+        raise InputError("compare: mix of Dutch (kind = netherlands) and other baselines")
+    if kinds == {True}:
+        from .people_run import compare_people
+
+        return compare_people(preps, names, target, force=force, console=console)
     cache = {} if cache is None else cache
     results = {
         name: evaluate(prep, fit_capture(prep, cache), precision=False)

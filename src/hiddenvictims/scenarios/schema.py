@@ -104,7 +104,7 @@ class PrecisionSection(Strict):
     the same model; a small number of replicates is used, and stated, because each is a full fit."""
 
     enabled: bool = False
-    replicates: int = Field(10, ge=2, le=1000)
+    replicates: int = Field(20, ge=2, le=1000)
     draws: int = Field(500, ge=50)
     tune: int = Field(500, ge=0)
     chains: int = Field(2, ge=1)
@@ -172,12 +172,48 @@ class SweepSection(Strict):
         return tuple(len(a.grid()) for a in self.axes)
 
 
+class RepresentativenessPrior(Strict):
+    """Prior of delta, the log odds ratio of belonging to a group among all victims against
+    among the chat's victims (0: the chat's mix is the population's mix)."""
+
+    mean: float = Field(0.0, ge=-5, le=5)
+    sd: float = Field(0.5, ge=0, le=5)
+
+
+class PeopleSection(Strict):
+    """The forward model of people (Dutch baseline): groups and the assumptions it rests on."""
+
+    group: str | None = Field(
+        None,
+        description="Split every stratum into this group of the chat's composition and the "
+        "rest (default: the group of a targeted_outreach step, if any).",
+    )
+    reach_heterogeneity: float = Field(
+        0.0,
+        ge=0,
+        le=100,
+        description="Variance v of a gamma frailty on people's chances of being found: 0 "
+        "(everyone not yet found equally findable, the most the chat could reach) or more "
+        "(the not-yet-found are harder to reach). The data cannot say; reports show it.",
+    )
+    representativeness: RepresentativenessPrior = Field(default_factory=RepresentativenessPrior)
+    groups_year: int | None = Field(
+        None, description="Year of the vulnerable-group table (default: the last year)."
+    )
+    baseline_dir: str | None = Field(
+        None,
+        description="Results folder of the baseline run to reuse (default: the baseline "
+        "config's output.dir).",
+    )
+
+
 #: The keys a scenario adds to its baseline config (everything else belongs to the baseline).
 SCENARIO_FIELDS: dict[str, Any] = {
     "priors": (dict[str, Any], Field(default_factory=dict)),
     "roles": (RolesSection, Field(default_factory=RolesSection)),
     "interventions": (list[Intervention], Field(default_factory=list)),
     "precision": (PrecisionSection, Field(default_factory=PrecisionSection)),
+    "people": (PeopleSection, Field(default_factory=PeopleSection)),
     "sweep": (SweepSection | None, None),
     "output": (ScenarioOutput, Field(default_factory=ScenarioOutput)),
 }
@@ -207,6 +243,7 @@ BASELINE_KINDS: dict[str | None, Any] = {
 
 #: Keys that describe the scenario, not the fit: a fit is shared by configs equal elsewhere.
 NOT_FIT_KEYS = (
+    "people",
     "name",
     "description",
     "interventions",
