@@ -41,7 +41,7 @@ ALLOW: list[str] = []
 
 def test_every_output_is_written(run_dir):
     out, proc = run_dir
-    for name in ("per_year.csv", "contributions.csv", "conflicts.csv", "sources.csv", "diagnostics.csv",
+    for name in ("per_year.csv", "contributions.csv", "variants.csv", "report.en.html", "report.nl.html", "conflicts.csv", "sources.csv", "diagnostics.csv",
                  "bounds.csv", "report.en.md", "report.nl.md", "idata.nc", "summary.json", "manifest.json"):
         assert (out / name).exists(), name
     assert "What each source contributes" in proc.stdout
@@ -75,7 +75,7 @@ def test_no_posterior_draw_breaks_a_published_bound(run_dir):
 
 def test_contributions_cover_every_source_and_both_factor_variants(run_dir):
     out, _ = run_dir
-    contrib = pd.read_csv(out / "contributions.csv")
+    contrib = pd.read_csv(out / "variants.csv")
     sources = pd.read_csv(out / "sources.csv")
     variants = set(contrib["variant"])
     for group in sources["group"].unique():

@@ -278,19 +278,32 @@ def write_results(target: Path, force: bool, cfg, config_path: Path, prep, ds, t
         "conflicts_flagged": sorted(conflicts[conflicts["flagged"]]["group"].unique().tolist()) if len(conflicts)
         else [],
     }
+    from ...report.html import write_reports
+
+    def name(group: str) -> str:
+        return GROUP_NAMES.get(group, {}).get("en", group)
+
+    left_out = contrib[contrib["variant"].str.startswith("without ")]
+    sources = prep.evidence.assign(description=prep.evidence["note"], provenance=prep.evidence["source"])
     with atomic_dir(target, force=force) as tmp:
         idata.to_netcdf(str(tmp / "idata.nc"), engine="h5netcdf")
         table.to_csv(tmp / "per_year.csv", index=False)
-        contrib.to_csv(tmp / "contributions.csv", index=False)
+        contrib.to_csv(tmp / "variants.csv", index=False)
+        left_out.assign(source_left_out=[variant_label(v, "en").removeprefix("without ")
+                                         for v in left_out["variant"]]).to_csv(tmp / "contributions.csv", index=False)
+        if len(conflicts):
+            conflicts = conflicts.assign(source=[name(g) for g in conflicts["group"]],
+                                         statistic="posterior predictive p-value, source left out")
         conflicts.to_csv(tmp / "conflicts.csv", index=False)
         diag.to_csv(tmp / "diagnostics.csv", index=False)
         bounds.to_csv(tmp / "bounds.csv", index=False)
-        prep.evidence.to_csv(tmp / "sources.csv", index=False)
+        sources.to_csv(tmp / "sources.csv", index=False)
         write_json(tmp / "summary.json", summary)
         write_json(tmp / "manifest.json", manifest)
         for lang in ("en", "nl"):
             (tmp / f"report.{lang}.md").write_text(
                 report_text(cfg, table, contrib, conflicts, diag, ds, figures, fit_info, lang))
+        write_reports(tmp)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
