@@ -31,13 +31,24 @@ err_console = Console(stderr=True)
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Show the samplers' own log messages (PyMC, nutpie).")
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars or progress lines.")
+    ] = False,
 ) -> None:
     """Library chatter (PyMC's "Initializing NUTS ...") is hidden unless --verbose: the
-    commands print their own progress and results."""
+    commands print their own progress (bars on a terminal, plain lines in logs; --quiet: none)
+    and results."""
     import logging
+
+    from . import progress
+
+    progress.configure("off" if quiet else "auto")
+    # Back to silent when the command ends: the API (and tests calling the CLI in-process) stay quiet.
+    ctx.call_on_close(lambda: progress.configure("off"))
 
     import pymc  # noqa: F401  (its import sets its logger to INFO: set ours after it)
 

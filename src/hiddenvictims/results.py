@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import platform
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
@@ -59,7 +59,10 @@ def atomic_dir(out_dir: str | Path, force: bool = False) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``out_dir`` in one rename."""
     out = check_writable(out_dir, force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    # A plain mkdir honours the user's umask (mkdtemp makes every folder drwx------, so
+    # colleagues could not open the results); the random name keeps it exclusive.
+    tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(8)}"
+    tmp.mkdir()
     try:
         yield tmp
     except BaseException:

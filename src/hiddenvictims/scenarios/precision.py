@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from .. import progress
 from ..capture import CaptureDraws
 from ..constants import INTERVAL_PROB, interval_quantiles
 from ..errors import InputError
@@ -141,7 +142,8 @@ def monitoring_precision(
     pick = rng.choice(n_draws, size=min(replicates, n_draws), replace=False)
     lo, hi = interval_quantiles(INTERVAL_PROB)
     rows = []
-    for r, d in enumerate(pick):
+    replicates_shown = progress.track(enumerate(pick), "monitoring precision", len(pick), "refits")
+    for r, d in replicates_shown:
         n = np.rint(engine.N[d]).astype(np.int64)
         n_true = float(n.sum())
         for variant, p in prob.items():
