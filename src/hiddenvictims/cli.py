@@ -90,7 +90,9 @@ def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | No
         raise InputError(f"--format must be auto, patterns or records, not '{fmt}'")
     if out is not None:
         check_writable(out, force)
-    return read_table(data, fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
+    from .data import resolve
+
+    return read_table(resolve("table", data), fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
 
 
 def _sampler(seed: int, draws: int | None, tune: int | None, chains: int | None, backend: str | None):
@@ -108,9 +110,10 @@ def _sampler(seed: int, draws: int | None, tune: int | None, chains: int | None,
 @app.command()
 def fit(
     data: DataArg,
-    model: Annotated[Path, typer.Option("--model", "-m", help="Model spec TOML (see models/).")] = Path(
-        "models/independence.toml"
-    ),
+    model: Annotated[
+        Path, typer.Option("--model", "-m", help="Model spec TOML, or a bundled model's name "
+                           "(independence, two-way, averaging, latent-class ...).")
+    ] = Path("independence"),
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder to write.")] = None,
     seed: SeedOpt = 20261125,
     strata: StrataOpt = None,
@@ -147,11 +150,13 @@ def run(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Override output.dir.")] = None,
     force: ForceOpt = False,
 ) -> None:
-    """Run a config from scenarios/: read its data, fit its model, write its results folder."""
+    """Run a config (a path, or a bundled config's name such as uk-2013-two-way): read its data,
+    fit its model, write its results folder."""
+    from .data import resolve
     from .runner import run_config
 
     try:
-        run_config(config_path, out=out, force=force, console=Console())
+        run_config(resolve("config", config_path), out=out, force=force, console=Console())
     except InputError as exc:
         _fail(str(exc))
 
@@ -204,15 +209,26 @@ def compare(
 
 
 @app.command()
-def datasets() -> None:
-    """List the public aggregate tables bundled with the package (usable as data.bundled)."""
-    from .data import benchmark_names, benchmark_path
+def datasets(
+    paths: Annotated[bool, typer.Option("--paths", help="Show where each file is.")] = False,
+) -> None:
+    """List the public tables, models and configs bundled with the package: their names work
+    wherever a file is asked for (`fit uk_2013_6lists --model two-way`, data.bundled)."""
+    from .data import benchmark_names, benchmark_path, bundled_names, bundled_path
     from .io import read_table
 
-    console = Console()
+    console = Console(soft_wrap=True)
+    console.print("[bold]tables[/bold]")
     for name in benchmark_names():
         t = read_table(benchmark_path(name))
-        console.print(f"{name:34s} {t.n_lists} lists  {t.n_observed:>6,} observed  ({', '.join(t.lists)})")
+        where = f"\n    {benchmark_path(name)}" if paths else f"  ({', '.join(t.lists)})"
+        console.print(f"  {name:30s} {t.n_lists} lists {t.n_observed:>6,} observed{where}",
+                      highlight=False)
+    for kind, title in (("model", "models"), ("config", "configs")):
+        console.print(f"[bold]{title}[/bold]")
+        for name in bundled_names(kind):
+            where = f"  {bundled_path(kind, name)}" if paths else ""
+            console.print(f"  {name}{where}", highlight=False)
 
 
 from .scenarios.cli import scenario_app  # noqa: E402  (issue 5: `hiddenvictims scenario ...`)

@@ -82,11 +82,12 @@ def run_cmd(
     ] = False,
 ) -> None:
     """Run one scenario (or a sweep) and write its results folder."""
+    from ..data import resolve
     from .run import run_scenario
 
     try:
         run_scenario(
-            config_path,
+            resolve("config", config_path),
             out=out,
             force=force,
             precision=precision,
@@ -110,9 +111,11 @@ def compare_cmd(
     force: ForceOpt = False,
 ) -> None:
     """Several scenarios side by side: a table with intervals and a plot."""
+    from ..data import resolve
     from .run import compare
 
     try:
+        configs = [resolve("config", c) for c in configs]
         compare(configs, out=out, force=force, console=Console())
     except InputError as exc:
         _fail(str(exc))
