@@ -12,7 +12,11 @@ from importlib import resources
 from pathlib import Path
 
 #: Bundled folders and the file suffix of their entries.
-KINDS = {"table": ("benchmarks", ".csv"), "model": ("models", ".toml"), "config": ("scenarios", ".toml")}
+KINDS = {
+    "table": ("benchmarks", ".csv"),
+    "model": ("models", ".toml"),
+    "config": ("scenarios", ".toml"),
+}
 
 
 def bundled_names(kind: str) -> list[str]:
@@ -50,7 +54,8 @@ def resolve(kind: str, ref: str | Path, base: Path | None = None) -> Path:
     stem = path.name.removesuffix(suffix)
     # Only bare names and paths into the repository's own folder fall back to the bundle:
     # a misspelt path elsewhere must fail, not silently take a bundled file.
-    if path.parent in (Path("."), Path(folder), Path("..") / folder) and stem in bundled_names(kind):
+    ours = path.parent in (Path(), Path(folder), Path("..") / folder)
+    if ours and stem in bundled_names(kind):
         return bundled_path(kind, stem)
     raise InputError(
         f"{full}: no such file (bundled {kind}s by name: {', '.join(bundled_names(kind))})"
