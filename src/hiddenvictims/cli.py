@@ -50,9 +50,16 @@ def _options(
     # Back to silent when the command ends: the API (and tests calling the CLI in-process) stay quiet.
     ctx.call_on_close(lambda: progress.configure("off"))
 
-    import pymc  # noqa: F401  (its import sets its logger to INFO: set ours after it)
-
+    # Without importing PyMC (seconds; --dry-run must not pay them): PyMC's import sets its
+    # logger to INFO and adds a handler only if it has none, so ours, with our level, filters.
     level = logging.INFO if verbose else logging.WARNING
+    pymc_log = logging.getLogger("pymc")
+    handler = next((h for h in pymc_log.handlers if getattr(h, "hiddenvictims", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler()
+        handler.hiddenvictims = True  # type: ignore[attr-defined]
+        pymc_log.addHandler(handler)
+    handler.setLevel(level)
     for name in ("pymc", "pytensor", "nutpie"):
         logging.getLogger(name).setLevel(level)
 
@@ -149,13 +156,23 @@ def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG.toml", help="Run or scenario config.")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Override output.dir.")] = None,
     force: ForceOpt = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the config, data and output folder; say what "
+                           "would run and how long it should take; fit nothing.")
+    ] = False,
 ) -> None:
     """Run a config (a path, or a bundled config's name such as uk-2013-two-way): read its data,
     fit its model, write its results folder."""
     from .data import resolve
-    from .runner import run_config
 
     try:
+        if dry_run:
+            from .dryrun import plan_run, print_plan
+
+            print_plan(plan_run(resolve("config", config_path), out, force), Console())
+            return
+        from .runner import run_config
+
         run_config(resolve("config", config_path), out=out, force=force, console=Console())
     except InputError as exc:
         _fail(str(exc))

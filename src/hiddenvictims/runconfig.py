@@ -20,6 +20,11 @@ from .spec import LoglinearSpec, SamplerSettings, load_model_spec, parse_model_s
 from .table import CaptureTable
 
 
+#: Keys that make a config a scenario (``hiddenvictims run`` hands it to the scenario engine):
+#: a baseline with list roles or prior overrides is one, even without interventions.
+SCENARIO_KEYS = ("extends", "interventions", "sweep", "roles", "priors")
+
+
 class DataSection(Strict):
     """Where the capture table comes from: a CSV ``path`` or a ``bundled`` table name."""
 

@@ -21,6 +21,7 @@ period of the same length".
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,9 +30,11 @@ from .. import progress
 from ..capture import CaptureDraws
 from ..constants import INTERVAL_PROB, interval_quantiles
 from ..errors import InputError
-from ..estimate import Estimate
 from ..spec import SamplerSettings
 from .forward import Engine
+
+if TYPE_CHECKING:
+    from ..estimate import Estimate
 
 
 def _refit_loglinear(

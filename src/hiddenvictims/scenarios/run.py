@@ -432,6 +432,12 @@ def run_sweep(
 
 
 # ----------------------------------------------------------------------------- compare
+def compare_target(preps: Sequence[Prepared]) -> Path:
+    """Default folder of ``scenario compare``: results/compare-<config names> (the CLI help
+    says so)."""
+    return Path("results") / ("compare-" + "-".join(p.path.stem for p in preps))[:120]
+
+
 def compare(
     paths: Sequence[str | Path],
     *,
@@ -450,11 +456,7 @@ def compare(
     names = [prep.cfg.name for prep in preps]
     if len(set(names)) != len(names):
         names = [f"{prep.cfg.name} ({prep.path.stem})" for prep in preps]
-    target = (
-        Path(out)
-        if out
-        else Path("results") / ("compare-" + "-".join(p.path.stem for p in preps))[:120]
-    )
+    target = Path(out) if out else compare_target(preps)
     check_writable(target, force)
     cache = {} if cache is None else cache
     results = {
