@@ -23,6 +23,7 @@ import numpy as np
 from .config import config_hash
 from .constants import ESS_MIN, INTERVAL_PROB, RHAT_MAX
 from .errors import InputError
+from .variables import describe
 
 if TYPE_CHECKING:
     from .estimate import Estimate
@@ -149,7 +150,7 @@ def save_estimate(
 ) -> Path:
     """Write the results folder for ``estimate`` atomically; ``extra`` may add files."""
     with atomic_dir(out_dir, force=force) as tmp:
-        idata = estimate.idata.copy()
+        idata = describe(estimate.idata, estimate.family)  # a copy, every variable explained
         manifest = manifest_record(estimate, config)
         idata.posterior.attrs.update(
             {"config_hash": manifest["config_hash"], "data_hash": manifest["data_hash"], "seed": estimate.seed}
