@@ -1,4 +1,4 @@
-"""Terminal tables fit 80 columns, never cut a header or an interval, show counts as whole numbers."""
+"""Terminal tables fit 80 columns, cut no header or interval, show whole counts."""
 
 from __future__ import annotations
 
