@@ -81,6 +81,7 @@ class Task:
         self._last_line = self.start
         self._bars = None
         self._ids: list = []
+        self._labels: list[str] = []
 
     # -- life cycle
     def __enter__(self) -> Task:
@@ -107,7 +108,9 @@ class Task:
             self._bars.__enter__()
             for p in range(self.parts):
                 label = self.description if self.parts == 1 else f"{self.part_label} {p + 1}"
-                self._ids.append(self._bars.add_task(label, total=self.total))
+                self._labels.append(label)
+                # Until its first unit: compiling, initialising or waiting for a free core.
+                self._ids.append(self._bars.add_task(f"{label} (starting)", total=self.total))
         elif self.how == "lines":
             what = f"{self.parts} x {self.total:,}" if self.parts > 1 else f"{self.total:,}"
             _print_line(f"{self.description}: started ({what} {self.unit})")
@@ -130,7 +133,8 @@ class Task:
                 return
             self.done[part] = completed
             if self._bars is not None:
-                self._bars.update(self._ids[part], completed=completed)
+                self._bars.update(self._ids[part], completed=completed,
+                                  description=self._labels[part])
             elif self.how == "lines":
                 self._maybe_line()
 
