@@ -59,7 +59,7 @@ def test_dry_run_of_compare_and_the_same_config_through_run(tmp_path):
 
 def test_broken_config_exits_2_naming_the_key(tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text('extends = "netherlands-baseline"\nname = "x"\n[sampler]\ndrawz = 10\n')
+    bad.write_text('extends = "netherlands-chat-only"\nname = "x"\n[sampler]\ndrawz = 10\n')
     proc, _ = cli("scenario", "run", str(bad), "--dry-run", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip() == (f"error: {bad}: unknown key 'sampler.drawz' "

@@ -222,9 +222,9 @@ def test_extends_another_folder_keeps_the_bases_paths_relative_to_its_folder(tmp
 
 
 def test_extends_a_bundled_config_by_name(tmp_path):
-    path = write(tmp_path, "s.toml", 'extends = "netherlands-baseline"\nname = "s"\n' + REACH1)
+    path = write(tmp_path, "s.toml", 'extends = "netherlands-chat-only"\nname = "s"\n' + REACH1)
     cfg, _, files = load_scenario(path)
-    assert cfg.name == "s" and files[0].name == "netherlands-baseline.toml"
+    assert cfg.name == "s" and files[0].name == "netherlands-chat-only.toml"
 
 
 def test_bad_extends(tmp_path, base):

@@ -34,6 +34,8 @@ COST: dict[str, tuple[float, float]] = {
     "averaging": (8.0, 0.0),
 }
 SECONDS_PER_CELL_DRAW_STRATUM = 1e-6
+#: The evidence synthesis (JAX): not in the benchmarks yet; a rough guess, stated as such.
+SYNTHESIS_COST = (30.0, 5e-3)
 
 
 @dataclass
@@ -76,6 +78,8 @@ def plan_run(path: Path, out: Path | None, force: bool) -> Plan:
     kind = raw.get("kind")
     if any(key in raw for key in SCENARIO_KEYS):
         return plan_scenario(path, out, force)
+    if kind == "netherlands-synthesis":
+        return _plan_synthesis(path, out, force)
     if kind == "netherlands":
         from .netherlands import dutch_data, load_config, sensitivity_settings
 
@@ -97,6 +101,28 @@ def plan_run(path: Path, out: Path | None, force: bool) -> Plan:
     plan = Plan(f"{path}: {cfg.name} ({table.n_observed:,} observed on {table.n_lists} lists)",
                 target)
     plan.steps.append(fit_seconds(spec, cfg.sampler))
+    return plan
+
+
+def _plan_synthesis(path: Path, out: Path | None, force: bool) -> Plan:
+    """The Dutch evidence synthesis (``kind = "netherlands-synthesis"``): JAX/BlackJAX, not yet
+    in the benchmarks, so its rule (:data:`SYNTHESIS_COST`) is a rough guess, and says so."""
+    from .netherlands import dutch_figures
+    from .results import check_writable
+    from .studies.netherlands.synthesis_run import load_config
+
+    cfg = load_config(path)
+    target = check_writable(out or Path(cfg.output.dir), force)
+    dutch_figures(tuple(cfg.years))
+    s = cfg.sampler
+    start, per_step = SYNTHESIS_COST
+    plan = Plan(f"{path}: {cfg.name}", target)
+    plan.steps.append((f"fit the evidence synthesis (JAX compile included): {s.chains} chains x ({s.tune:,} "
+                       f"tune + {s.draws:,} draws) [rule not yet benchmarked]",
+                       start + s.chains * (s.tune + s.draws) * per_step))
+    plan.steps.append((f"check fits: {s.chains} chains x ({s.tune:,} + {s.check_draws:,}) each, "
+                       "leaving out one evidence group at a time",
+                       start + s.chains * (s.tune + s.check_draws) * per_step * 4))
     return plan
 
 
