@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all bench clean env golden
+.PHONY: run test test-all bench bench-record clean env golden
 
 env: $(STAMP)
 
@@ -24,6 +24,10 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
+
+# Rewrites the committed benchmarks/results/ (make bench writes the untracked results/bench/).
+bench-record: $(STAMP)
+	$(PY) benchmarks/run_all.py --record
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

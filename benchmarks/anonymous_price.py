@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from _results import RESULTS
+
 import numpy as np
 import pandas as pd
 
@@ -50,7 +52,7 @@ def main() -> pd.DataFrame:
                      "two_way_median": full2[0], "two_way_lower": full2[1], "two_way_upper": full2[2],
                      "seconds": time.time() - t0})
     frame = pd.DataFrame(rows)
-    out = Path(__file__).resolve().parent / "results"
+    out = RESULTS
     out.mkdir(exist_ok=True)
     frame.to_csv(out / "anonymous_price.csv", index=False)
     print("| anonymised list | its total | of whom on other lists | anonymous model N (95%) | "

@@ -20,6 +20,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _results import RESULTS
+
 warnings.filterwarnings("ignore")
 
 import pandas as pd  # noqa: E402
@@ -31,7 +33,7 @@ from hiddenvictims.families.averaging import average_counts  # noqa: E402
 from hiddenvictims.io import read_table  # noqa: E402
 from hiddenvictims.spec import AveragingSpec, SamplerSettings  # noqa: E402
 
-OUT = Path(__file__).parent / "results" / "averaging.json"
+OUT = RESULTS / "averaging.json"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "benchmarks"
 DGA = SHARED / "peer_reference" / "dga.csv"
 TABLES = (

@@ -16,6 +16,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _results import RESULTS
+
 import numpy as np
 
 warnings.filterwarnings("ignore")
@@ -26,7 +28,7 @@ from hiddenvictims.io import read_table  # noqa: E402
 from hiddenvictims.spec import LoglinearSpec, SamplerSettings  # noqa: E402
 from hiddenvictims.table import make_table  # noqa: E402
 
-OUT = Path(__file__).parent / "results" / "core.json"
+OUT = RESULTS / "core.json"
 TWO_WAY = LoglinearSpec(interactions=["all-two-way"])
 
 

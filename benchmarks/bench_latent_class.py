@@ -27,6 +27,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _results import RESULTS
+
 import numpy as np
 
 warnings.filterwarnings("ignore")
@@ -38,7 +40,7 @@ from hiddenvictims.families.latent_class_kernel import LatentClassDensity  # noq
 from hiddenvictims.io import read_table  # noqa: E402
 from hiddenvictims.spec import LatentClassSpec, SamplerSettings  # noqa: E402
 
-OUT = Path(__file__).parent / "results" / "latent_class.json"
+OUT = RESULTS / "latent_class.json"
 SPEC = LatentClassSpec()
 SETTINGS = SamplerSettings(chains=4, cores=2, draws=2500, tune=500, seed=1)
 NUTS = (

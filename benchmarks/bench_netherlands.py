@@ -25,6 +25,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _results import RESULTS
+
 import numpy as np
 
 warnings.filterwarnings("ignore")
@@ -35,7 +37,7 @@ from hiddenvictims import netherlands as nl  # noqa: E402
 from hiddenvictims.families import anonymous as an  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = Path(__file__).parent / "results" / "netherlands.json"
+OUT = RESULTS / "netherlands.json"
 CFG = nl.load_config(ROOT / "scenarios" / "netherlands-chat-only.toml")
 OLD = CFG.sampler.model_copy(update={"draws": 1500, "compile_mode": "c"})
 SHIPPED = CFG.sampler

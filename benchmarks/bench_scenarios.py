@@ -26,6 +26,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _results import RESULTS
+
 import numpy as np
 
 warnings.filterwarnings("ignore")
@@ -35,7 +37,7 @@ from hiddenvictims.scenarios.sweep import Grid, compute_chunk, dask_client, run_
 from hiddenvictims.testing import dutch_like_capture_draws  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = Path(__file__).parent / "results" / "scenarios.json"
+OUT = RESULTS / "scenarios.json"
 STEPS = [
     {"kind": "chat_reach", "multiplier": 1.0},
     {"kind": "referral", "probability": 0.0, "to": "P"},

@@ -1,12 +1,15 @@
 """Run every benchmark in turn (`make bench`), each in its own process so that each measures a
-cold start honestly; results land in benchmarks/results/. A failing benchmark is reported and
-the others still run; the exit code is non-zero if any failed.
+cold start honestly. Results land in results/bench/ (untracked); with --record (`make
+bench-record`) in benchmarks/results/, the committed record the docs quote. A failing benchmark
+is reported and the others still run; the exit code is non-zero if any failed.
 
-Run: .venv/bin/python benchmarks/run_all.py [name ...]   (names without .py; default: all)
+Run: .venv/bin/python benchmarks/run_all.py [--record] [name ...]   (default: all)
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import subprocess
 import sys
 import time
@@ -26,16 +29,32 @@ SCRIPTS = [
 ]
 
 
-def main(names: list[str]) -> int:
-    unknown = sorted(set(names) - set(SCRIPTS))
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="benchmarks/run_all.py",
+        description="Run the speed and validation benchmarks, each in a fresh process.",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"benchmarks to run (default: all): {', '.join(SCRIPTS)}")
+    parser.add_argument("--record", action="store_true",
+                        help="write the committed record benchmarks/results/ instead of the "
+                        "untracked results/bench/")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(SCRIPTS))
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)} (known: {', '.join(SCRIPTS)})")
-        return 2
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)} (known: {', '.join(SCRIPTS)})")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    env = {**os.environ, "BENCH_RECORD": "1" if args.record else "0"}
     failed = []
-    for name in names or SCRIPTS:
+    for name in args.names or SCRIPTS:
         start = time.perf_counter()
         print(f"== {name}", flush=True)
-        code = subprocess.call([sys.executable, str(HERE / f"{name}.py")], cwd=HERE.parent)
+        code = subprocess.call([sys.executable, str(HERE / f"{name}.py")], cwd=HERE.parent,
+                               env=env)
         print(f"== {name}: exit {code} after {time.perf_counter() - start:.0f} s", flush=True)
         if code:
             failed.append(name)

@@ -12,6 +12,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _results import RESULTS
+
 warnings.filterwarnings("ignore")
 
 from hiddenvictims.data import benchmark_names, benchmark_path  # noqa: E402
@@ -20,7 +22,7 @@ from hiddenvictims.io import read_table  # noqa: E402
 from hiddenvictims.spec import SamplerSettings, load_model_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = Path(__file__).parent / "results"
+OUT = RESULTS
 
 #: Published figures, from each table's .md in shared/data/benchmarks ("published" only).
 PUBLISHED = {

@@ -102,6 +102,9 @@ def test_western_all_two_way(western):
     assert check.no_overlap == ("A:B", "B:E")
     assert check.affected == ("A:B", "B:E")
     assert check.hidden_count_identified
+    # The note never says "the maximum-likelihood estimate exists" next to terms without one.
+    assert "(the extended maximum-likelihood estimate exists, with the terms below" in check.message
+    assert "the maximum-likelihood estimate exists and" not in check.message
 
 
 # ---------------------------------------------------------------- closed-form and structure

@@ -221,12 +221,35 @@ def test_bad_configs_fail_in_one_line_naming_the_key(tmp_path, base, text, fragm
         assert fragment in message, (fragment, message)
 
 
+def test_extends_another_folder_keeps_the_bases_paths_relative_to_its_folder(tmp_path):
+    """A base in another folder: its data.path and model.spec stay relative to *its* folder."""
+    shared = tmp_path / "shared"
+    mine = tmp_path / "mine"
+    shared.mkdir()
+    mine.mkdir()
+    (shared / "table.csv").write_text("a,b,c,count\n1,0,0,10\n0,1,0,12\n1,1,0,3\n0,0,1,8\n")
+    (shared / "model.toml").write_text('family = "loglinear"\ninteractions = []\n')
+    write(shared, "base.toml", 'name = "base"\n[data]\npath = "table.csv"\n'
+          '[model]\nspec = "model.toml"\n[roles]\nanonymous = ["c"]\n')
+    path = write(mine, "s.toml", 'extends = "../shared/base.toml"\nname = "s"\n' + REACH1)
+    cfg, _, files = load_scenario(path)
+    assert Path(cfg.data.path) == (shared / "table.csv").resolve()
+    assert Path(cfg.model.spec) == (shared / "model.toml").resolve()
+    assert [f.name for f in files] == ["base.toml", "s.toml"]
+
+
+def test_extends_a_bundled_config_by_name(tmp_path):
+    path = write(tmp_path, "s.toml", 'extends = "netherlands-chat-only"\nname = "s"\n' + REACH1)
+    cfg, _, files = load_scenario(path)
+    assert cfg.name == "s" and files[0].name == "netherlands-chat-only.toml"
+
+
 def test_bad_extends(tmp_path, base):
     other = tmp_path / "sub"
     other.mkdir()
     cases = {
         'extends = "bsae.toml"\n': "did you mean 'base.toml'",
-        'extends = "sub/x.toml"\n': "same folder",
+        'extends = "sub/x.toml"\n': "no file 'sub/x.toml' next to this file",
         'extends = "loop.toml"\n': "cycle",
     }
     for text, fragment in cases.items():

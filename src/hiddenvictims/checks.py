@@ -279,7 +279,13 @@ def _message(
         )
     elif status == 0:
         parts.append("The remaining parameters, and N, are determined by the data.")
-    return f"Status {status} ({STATUS_TEXT[status]}). " + " ".join(parts)
+    text = STATUS_TEXT[status]
+    if status == 0 and no_overlap:
+        # "The MLE exists" next to "these terms have no finite estimate" reads as a
+        # contradiction: what exists is the extended MLE, with those terms at minus infinity.
+        text = ("the extended maximum-likelihood estimate exists, with the terms below at minus "
+                "infinity, and every other parameter is identifiable")
+    return f"Status {status} ({text}). " + " ".join(parts)
 
 
 def check_model(table: CaptureTable, spec: LoglinearSpec) -> tuple[ExistenceCheck, ...]:

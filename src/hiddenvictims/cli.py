@@ -31,17 +31,35 @@ err_console = Console(stderr=True)
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Show the samplers' own log messages (PyMC, nutpie).")
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars or progress lines.")
+    ] = False,
 ) -> None:
     """Library chatter (PyMC's "Initializing NUTS ...") is hidden unless --verbose: the
-    commands print their own progress and results."""
+    commands print their own progress (bars on a terminal, plain lines in logs; --quiet: none)
+    and results."""
     import logging
 
-    import pymc  # noqa: F401  (its import sets its logger to INFO: set ours after it)
+    from . import progress
 
+    progress.configure("off" if quiet else "auto")
+    # Back to silent when the command ends: the API (and tests calling the CLI in-process) stay quiet.
+    ctx.call_on_close(lambda: progress.configure("off"))
+
+    # Without importing PyMC (seconds; --dry-run must not pay them): PyMC's import sets its
+    # logger to INFO and adds a handler only if it has none, so ours, with our level, filters.
     level = logging.INFO if verbose else logging.WARNING
+    pymc_log = logging.getLogger("pymc")
+    handler = next((h for h in pymc_log.handlers if getattr(h, "hiddenvictims", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler()
+        handler.hiddenvictims = True  # type: ignore[attr-defined]
+        pymc_log.addHandler(handler)
+    handler.setLevel(level)
     for name in ("pymc", "pytensor", "nutpie"):
         logging.getLogger(name).setLevel(level)
 
@@ -79,7 +97,9 @@ def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | No
         raise InputError(f"--format must be auto, patterns or records, not '{fmt}'")
     if out is not None:
         check_writable(out, force)
-    return read_table(data, fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
+    from .data import resolve
+
+    return read_table(resolve("table", data), fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
 
 
 def _sampler(seed: int, draws: int | None, tune: int | None, chains: int | None, backend: str | None):
@@ -97,9 +117,10 @@ def _sampler(seed: int, draws: int | None, tune: int | None, chains: int | None,
 @app.command()
 def fit(
     data: DataArg,
-    model: Annotated[Path, typer.Option("--model", "-m", help="Model spec TOML (see models/).")] = Path(
-        "models/independence.toml"
-    ),
+    model: Annotated[
+        Path, typer.Option("--model", "-m", help="Model spec TOML, or a bundled model's name "
+                           "(independence, two-way, averaging, latent-class ...).")
+    ] = Path("independence"),
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder to write.")] = None,
     seed: SeedOpt = 20261125,
     strata: StrataOpt = None,
@@ -135,12 +156,24 @@ def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG.toml", help="Run or scenario config.")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Override output.dir.")] = None,
     force: ForceOpt = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the config, data and output folder; say what "
+                           "would run and how long it should take; fit nothing.")
+    ] = False,
 ) -> None:
-    """Run a config from scenarios/: read its data, fit its model, write its results folder."""
-    from .runner import run_config
+    """Run a config (a path, or a bundled config's name such as uk-2013-two-way): read its data,
+    fit its model, write its results folder."""
+    from .data import resolve
 
     try:
-        run_config(config_path, out=out, force=force, console=Console())
+        if dry_run:
+            from .dryrun import plan_run, print_plan
+
+            print_plan(plan_run(resolve("config", config_path), out, force), Console())
+            return
+        from .runner import run_config
+
+        run_config(resolve("config", config_path), out=out, force=force, console=Console())
     except InputError as exc:
         _fail(str(exc))
 
@@ -193,15 +226,26 @@ def compare(
 
 
 @app.command()
-def datasets() -> None:
-    """List the public aggregate tables bundled with the package (usable as data.bundled)."""
-    from .data import benchmark_names, benchmark_path
+def datasets(
+    paths: Annotated[bool, typer.Option("--paths", help="Show where each file is.")] = False,
+) -> None:
+    """List the public tables, models and configs bundled with the package: their names work
+    wherever a file is asked for (`fit uk_2013_6lists --model two-way`, data.bundled)."""
+    from .data import benchmark_names, benchmark_path, bundled_names, bundled_path
     from .io import read_table
 
-    console = Console()
+    console = Console(soft_wrap=True)
+    console.print("[bold]tables[/bold]")
     for name in benchmark_names():
         t = read_table(benchmark_path(name))
-        console.print(f"{name:34s} {t.n_lists} lists  {t.n_observed:>6,} observed  ({', '.join(t.lists)})")
+        where = f"\n    {benchmark_path(name)}" if paths else f"  ({', '.join(t.lists)})"
+        console.print(f"  {name:30s} {t.n_lists} lists {t.n_observed:>6,} observed{where}",
+                      highlight=False)
+    for kind, title in (("model", "models"), ("config", "configs")):
+        console.print(f"[bold]{title}[/bold]")
+        for name in bundled_names(kind):
+            where = f"  {bundled_path(kind, name)}" if paths else ""
+            console.print(f"  {name}{where}", highlight=False)
 
 
 @app.command()

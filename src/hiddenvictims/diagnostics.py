@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
 import pandas as pd
 
 from .constants import ESS_MIN, RHAT_MAX
 
 if TYPE_CHECKING:
+    import arviz as az
+
     from .estimate import Estimate
 
 DIAG_COLUMNS = ["variable", "element", "rhat", "ess_bulk", "ess_tail"]
@@ -27,6 +28,8 @@ def quantile_mcse(draws: np.ndarray, probs: tuple[float, ...]) -> list[float]:
     where a draw is not finite or there is a single chain."""
     if draws.ndim != 2 or draws.shape[0] < 2 or not np.isfinite(draws).all():
         return [float("nan")] * len(probs)
+    import arviz as az  # here, not at import: importing ArviZ takes seconds (--dry-run)
+
     return [float(az.mcse(draws, method="quantile", prob=p)) for p in probs]
 
 
@@ -37,6 +40,8 @@ def diagnose(estimate: Estimate) -> pd.DataFrame:
     if not names:
         return pd.DataFrame(columns=DIAG_COLUMNS)
     ds = post[names]
+    import arviz as az
+
     rhat = az.rhat(ds)
     bulk = az.ess(ds, method="bulk")
     tail = az.ess(ds, method="tail")

@@ -257,9 +257,11 @@ def write_outputs(target: Path, force: bool, estimate, table: pd.DataFrame, sens
     from .sensitivity import plot_sensitivity
 
     config = {"run": cfg.model_dump(mode="json"), "config_file": str(config_path)}
+    from .variables import describe
+
     with atomic_dir(target, force=force) as tmp:
         manifest = manifest_record(estimate, config)
-        idata = estimate.idata.copy()
+        idata = describe(estimate.idata, estimate.family)  # a copy, every variable explained
         idata.posterior.attrs.update({"config_hash": manifest["config_hash"], "data_hash": manifest["data_hash"],
                                       "seed": estimate.seed})
         idata.to_netcdf(str(tmp / "idata.nc"), engine="h5netcdf")

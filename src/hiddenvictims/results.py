@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import platform
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +23,7 @@ import numpy as np
 from .config import config_hash
 from .constants import ESS_MIN, INTERVAL_PROB, RHAT_MAX
 from .errors import InputError
+from .variables import describe
 
 if TYPE_CHECKING:
     from .estimate import Estimate
@@ -59,7 +60,10 @@ def atomic_dir(out_dir: str | Path, force: bool = False) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``out_dir`` in one rename."""
     out = check_writable(out_dir, force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    # A plain mkdir honours the user's umask (mkdtemp makes every folder drwx------, so
+    # colleagues could not open the results); the random name keeps it exclusive.
+    tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(8)}"
+    tmp.mkdir()
     try:
         yield tmp
     except BaseException:
@@ -146,7 +150,7 @@ def save_estimate(
 ) -> Path:
     """Write the results folder for ``estimate`` atomically; ``extra`` may add files."""
     with atomic_dir(out_dir, force=force) as tmp:
-        idata = estimate.idata.copy()
+        idata = describe(estimate.idata, estimate.family)  # a copy, every variable explained
         manifest = manifest_record(estimate, config)
         idata.posterior.attrs.update(
             {"config_hash": manifest["config_hash"], "data_hash": manifest["data_hash"], "seed": estimate.seed}

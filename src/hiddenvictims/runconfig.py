@@ -1,7 +1,8 @@
 """Run configs (TOML in ``scenarios/``): data + model + sampler + output, run end to end.
 
 Paths inside a config are relative to the config file. ``data.bundled`` names a table shipped
-with the package (``hiddenvictims datasets``) instead of a file.
+with the package (``hiddenvictims datasets``) instead of a file; ``model.spec`` may name a
+bundled model (``two-way``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from .errors import InputError
 from .io import read_table
 from .spec import LoglinearSpec, SamplerSettings, load_model_spec, parse_model_spec
 from .table import CaptureTable
+
+
+#: Keys that make a config a scenario (``hiddenvictims run`` hands it to the scenario engine):
+#: a baseline with list roles or prior overrides is one, even without interventions.
+SCENARIO_KEYS = ("extends", "interventions", "sweep", "roles", "priors")
 
 
 class DataSection(Strict):
@@ -80,7 +86,9 @@ def load_table(section: DataSection, base: Path) -> CaptureTable:
 
 def load_spec(section: ModelSection, base: Path, source: str) -> LoglinearSpec:
     if section.spec is not None:
-        return load_model_spec(resolve(base, section.spec))
+        from .data import resolve as resolve_file
+
+        return load_model_spec(resolve_file("model", section.spec, base))
     return parse_model_spec(section.inline or {}, f"{source} [model.inline]")
 
 

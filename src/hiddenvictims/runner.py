@@ -46,13 +46,14 @@ def run_config(path: str | Path, out: str | Path | None = None, force: bool = Fa
 
 
 def config_kind(path: str | Path) -> str | None:
-    """What a config describes: ``"scenario"`` (it has ``extends``, ``interventions`` or a
-    ``sweep``), else its top-level ``kind`` (``"netherlands"`` for the anonymous-list baseline),
-    else None (a plain run config)."""
+    """What a config describes: ``"scenario"`` (it has a key of ``SCENARIO_KEYS``: ``extends``,
+    ``interventions``, a ``sweep``, ``roles`` ...), else its top-level ``kind``
+    (``"netherlands"`` for the anonymous-list baseline), else None (a plain run config)."""
     from .config import read_toml
+    from .runconfig import SCENARIO_KEYS
 
     raw = read_toml(path)
-    if any(key in raw for key in ("extends", "interventions", "sweep")):
+    if any(key in raw for key in SCENARIO_KEYS):
         return "scenario"
     kind = raw.get("kind")
     return str(kind) if kind is not None else None

@@ -68,7 +68,12 @@ def sample(
 def _sample_pymc(
     model: pm.Model, data: dict[str, np.ndarray], settings: SamplerSettings, var_names: list[str] | None
 ) -> az.InferenceData:
-    with model:
+    from . import progress
+
+    # Our progress (bars or CI lines) replaces PyMC's own bar; the first draw arrives after
+    # PyMC has compiled and initialised, which the bars' elapsed time includes.
+    with model, progress.task("sampling", settings.tune + settings.draws, settings.chains,
+                              "draws", part_label="chain") as bar:
         pm.set_data(data)
         return pm.sample(
             draws=settings.draws,
@@ -77,7 +82,8 @@ def _sample_pymc(
             cores=n_cores(settings),
             random_seed=settings.seed,
             target_accept=settings.target_accept,
-            progressbar=settings.progressbar,
+            progressbar=settings.progressbar and not progress.enabled(),
+            callback=_counter(bar) if progress.enabled() else None,
             compute_convergence_checks=False,
             var_names=var_names,
             return_inferencedata=True,
@@ -95,23 +101,38 @@ def _sample_nutpie(
 ) -> az.InferenceData:
     import nutpie
 
+    from . import progress
+
     with _LOCK:
         compiled = _COMPILED.get(key)
         if compiled is None:
-            compiled = nutpie.compile_pymc_model(model, var_names=var_names)
+            with progress.phase("compiling the model (nutpie)"):
+                compiled = nutpie.compile_pymc_model(model, var_names=var_names)
             _COMPILED[key] = compiled
     compiled = compiled.with_data(**data)
-    idata = nutpie.sample(
-        compiled,
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        cores=n_cores(settings),
-        seed=settings.seed,
-        target_accept=settings.target_accept,
-        progress_bar=settings.progressbar,
-    )
+    # nutpie reports draws only to its own bar or to notebooks, so ours shows elapsed time.
+    steps = f"{settings.chains} x {settings.tune + settings.draws:,}"
+    with progress.phase(f"sampling {steps} draws (nutpie)"):
+        idata = nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=n_cores(settings),
+            seed=settings.seed,
+            target_accept=settings.target_accept,
+            progress_bar=settings.progressbar and not progress.enabled(),
+        )
     return idata
+
+
+def _counter(bar):
+    """PyMC's per-draw callback (tuning draws included), counted on the chain's bar."""
+
+    def callback(trace, draw) -> None:
+        bar.advance(part=draw.chain)
+
+    return callback
 
 
 def clear_cache() -> None:

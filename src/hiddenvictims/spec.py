@@ -247,5 +247,9 @@ def parse_model_spec(data: dict, source: str):
 
 
 def load_model_spec(path: str | Path):
-    """Read a model TOML (keys at top level, ``family`` selects the spec class)."""
+    """Read a model TOML (keys at top level, ``family`` selects the spec class); a bundled
+    model's name (``two-way``) works from any directory."""
+    from .data import resolve
+
+    path = resolve("model", path)
     return parse_model_spec(config.read_toml(path), str(path))

@@ -211,10 +211,12 @@ def parallel_tempering(
     tune: int,
     settings: TemperingSettings,
     rng: np.random.Generator,
+    report: Callable[[int], None] | None = None,
 ) -> TemperingResult:
     """Run ``init.shape[0]`` tempered chains; ``init`` is (chain, temperature, D).
 
     Returns ``draws`` kept iterations of each beta = 1 chain after ``tune`` warm-up ones.
+    ``report(i)`` is told after each iteration how many are done (progress display).
     """
     n_chain, n_temp, dim = init.shape
     if n_temp != settings.temperatures:
@@ -274,6 +276,8 @@ def parallel_tempering(
             accept[:, k] = acc[cold]
             diverging[:, k] = div[cold]
             n_leap[:, k] = n_l[cold]
+        if report is not None:
+            report(it + 1)
     return TemperingResult(
         draws=out,
         accept=accept,
@@ -285,9 +289,22 @@ def parallel_tempering(
     )
 
 
+# Iterations done per group, shared with forked workers (inherited at fork, not pickled) so
+# that the parent process can show progress; None when no one is watching.
+_DONE = None
+_SHOW: Callable[[], None] | None = None  # in-process runs: refresh the display directly
+
+
 def _run_group(args) -> TemperingResult:
-    logdens, init, draws, tune, settings, seed = args
-    return parallel_tempering(logdens, init, draws, tune, settings, np.random.default_rng(seed))
+    logdens, init, draws, tune, settings, seed, group = args
+
+    def report(i: int) -> None:
+        _DONE[group] = i
+        if _SHOW is not None:
+            _SHOW()
+
+    return parallel_tempering(logdens, init, draws, tune, settings, np.random.default_rng(seed),
+                              report if _DONE is not None else None)
 
 
 def sample_tempering(
@@ -311,16 +328,9 @@ def sample_tempering(
     n_chain = init.shape[0]
     groups = [g for g in np.array_split(np.arange(n_chain), min(2, n_chain)) if len(g)]
     seeds = np.random.SeedSequence(seed).spawn(len(groups))
-    jobs = [(logdens, init[g], draws, tune, settings, s) for g, s in zip(groups, seeds, strict=True)]
-    if cores >= 2 and len(jobs) > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        method = "fork" if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(len(jobs), mp_context=mp.get_context(method)) as pool:
-            results = list(pool.map(_run_group, jobs))
-    else:
-        results = [_run_group(job) for job in jobs]
+    jobs = [(logdens, init[g], draws, tune, settings, s, k)
+            for k, (g, s) in enumerate(zip(groups, seeds, strict=True))]
+    results = _run_groups(jobs, [len(g) for g in groups], tune + draws, cores)
     tries = np.array([r.draws.shape[0] for r in results], dtype=float)
 
     def cat(name: str) -> np.ndarray:
@@ -335,3 +345,41 @@ def sample_tempering(
         betas=results[0].betas,
         step_size=np.mean([r.step_size for r in results], axis=0),
     )
+
+
+def _run_groups(jobs: list, sizes: list[int], iterations: int, cores: int) -> list[TemperingResult]:
+    """Run the groups (in forked processes when ``cores`` >= 2), showing progress per chain."""
+    global _DONE, _SHOW
+    import multiprocessing as mp
+
+    from . import progress
+
+    method = "fork" if "fork" in mp.get_all_start_methods() else None
+    parallel = cores >= 2 and len(jobs) > 1
+    watch = progress.enabled() and (method == "fork" or not parallel)
+    shown = progress.task("tempering", iterations, sum(sizes), "iterations", part_label="chain")
+    with shown as bar:
+        def show() -> None:
+            chain = 0
+            for k, size in enumerate(sizes):
+                for c in range(size):
+                    bar.update(int(_DONE[k]), part=chain + c)
+                chain += size
+
+        _DONE = mp.get_context(method).Array("q", len(jobs), lock=False) if watch else None
+        try:
+            if not parallel:
+                _SHOW = show if watch else None
+                return [_run_group(job) for job in jobs]
+            from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+            with ProcessPoolExecutor(len(jobs), mp_context=mp.get_context(method)) as pool:
+                futures = [pool.submit(_run_group, job) for job in jobs]
+                pending = set(futures)
+                while pending:
+                    _, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    if watch:
+                        show()
+                return [f.result() for f in futures]
+        finally:
+            _DONE, _SHOW = None, None

@@ -35,6 +35,11 @@ OutOpt = Annotated[
     Path | None, typer.Option("--out", "-o", help="Results folder (default: output.dir).")
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Check the config, data and output folder; say what would "
+                 "run and how long it should take; fit nothing."),
+]
 
 
 def _fail(message: str) -> None:
@@ -80,13 +85,21 @@ def run_cmd(
             help="Sweeps: discard an interrupted sweep's checkpoint instead of resuming it.",
         ),
     ] = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Run one scenario (or a sweep) and write its results folder."""
+    from ..data import resolve
     from .run import run_scenario
 
     try:
+        if dry_run:
+            from ..dryrun import plan_scenario, print_plan
+
+            path = resolve("config", config_path)
+            print_plan(plan_scenario(path, out, force, precision, replicates), Console())
+            return
         run_scenario(
-            config_path,
+            resolve("config", config_path),
             out=out,
             force=force,
             precision=precision,
@@ -106,13 +119,24 @@ def compare_cmd(
     configs: Annotated[
         list[Path], typer.Argument(metavar="A.toml B.toml ...", help="Scenario configs.")
     ],
-    out: OutOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Results folder (default: results/compare-A-B...)."),
+    ] = None,
     force: ForceOpt = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Several scenarios side by side: a table with intervals and a plot."""
+    from ..data import resolve
     from .run import compare
 
     try:
+        configs = [resolve("config", c) for c in configs]
+        if dry_run:
+            from ..dryrun import plan_compare, print_plan
+
+            print_plan(plan_compare(configs, out, force), Console())
+            return
         compare(configs, out=out, force=force, console=Console())
     except InputError as exc:
         _fail(str(exc))

@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -26,11 +26,13 @@ from .. import capture
 from ..capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws
 from ..config import Strict, config_hash, parse
 from ..errors import InputError, did_you_mean
-from ..estimate import Estimate
 from ..runconfig import load_spec, load_table
 from ..table import CaptureTable
 from .interventions import Layout, compile_plan
 from .schema import RolesSection, ScenarioConfig, fit_section, load_scenario
+
+if TYPE_CHECKING:
+    from ..estimate import Estimate  # ArviZ: seconds to import, not needed to check a config
 
 
 # ----------------------------------------------------------------------------- converters

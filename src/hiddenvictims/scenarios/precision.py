@@ -21,16 +21,20 @@ period of the same length".
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from .. import progress
 from ..capture import CaptureDraws
 from ..constants import INTERVAL_PROB, interval_quantiles
 from ..errors import InputError
-from ..estimate import Estimate
 from ..spec import SamplerSettings
 from .forward import Engine
+
+if TYPE_CHECKING:
+    from ..estimate import Estimate
 
 
 #: Fewest replicates for which precision statements are printed: with 20, the median width's
@@ -147,7 +151,8 @@ def monitoring_precision(
     pick = rng.choice(n_draws, size=min(replicates, n_draws), replace=False)
     lo, hi = interval_quantiles(INTERVAL_PROB)
     rows = []
-    for r, d in enumerate(pick):
+    replicates_shown = progress.track(enumerate(pick), "monitoring precision", len(pick), "refits")
+    for r, d in replicates_shown:
         n = np.rint(engine.N[d]).astype(np.int64)
         n_true = float(n.sum())
         for variant, p in prob.items():

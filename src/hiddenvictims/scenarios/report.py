@@ -53,11 +53,12 @@ def label(key: str, lang: str = "en", **values: str) -> str:
 
 
 def fmt_number(value: float) -> str:
+    """Every outcome counts people: whole numbers (an interval end of 7.1 victims reads as a
+    precision the draws do not have)."""
     if not np.isfinite(value):
         return "–"
-    if abs(value) < 0.05:  # rounding noise of an exact zero change ('-0.0')
-        return "0"
-    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.1f}"
+    whole = round(value)
+    return "0" if whole == 0 else f"{whole:,.0f}"  # no '-0' from rounding noise
 
 
 def fmt_interval(median: float, lower: float, upper: float) -> str:
@@ -249,6 +250,19 @@ def _axis_labels(ds: xr.Dataset, axes: list[str]) -> list[str]:
 
     stored = json.loads(ds.attrs.get("axis_labels", "[]"))
     return stored if len(stored) == len(axes) else axes
+
+
+def sweep_highlights_long(
+    ds: xr.Dataset, quantities: Sequence[str], lang: str = "en"
+) -> pd.DataFrame:
+    """:func:`sweep_highlights` with one row per cell and outcome (axes..., outcome, change):
+    narrow enough for an 80-column terminal whatever the number of outcomes."""
+    wide = sweep_highlights(ds, quantities)
+    axes = [c for c in wide.columns if c not in quantities]
+    long = wide.melt(id_vars=axes, value_vars=list(quantities), var_name="outcome",
+                     value_name=label("change", lang))
+    long["outcome"] = [label(q, lang) for q in long["outcome"]]
+    return long.sort_values(axes, kind="stable").reset_index(drop=True)
 
 
 def sweep_highlights(ds: xr.Dataset, quantities: Sequence[str]) -> pd.DataFrame:

@@ -304,14 +304,25 @@ def print_result(result: ScenarioResult, console: Console) -> None:
         console.print(f"[cyan]note:[/cyan] {note}", soft_wrap=True)
 
 
-def _rich(frame: pd.DataFrame, title: str):
+def _rich(frame: pd.DataFrame, title: str, labels: int = 1):
+    """A terminal table that fits 80 columns: 'median (lower – upper)' cells are stacked (the
+    interval under the median) and never broken; only the first ``labels`` columns wrap."""
+    import re
+
     from rich.table import Table
+
+    interval = re.compile(r"^(\S+) \((\S+) – (\S+)\)$")
+
+    def cell(value) -> str:
+        m = interval.match(str(value))
+        return f"{m[1]}\n({m[2]}–{m[3]})" if m else str(value)
 
     t = Table(title=title, title_justify="left")
     for i, col in enumerate(frame.columns):
-        t.add_column(str(col), justify="left" if i == 0 else "right")
+        t.add_column(str(col), justify="left" if i < labels else "right", no_wrap=i >= labels,
+                     overflow="fold")
     for row in frame.itertuples(index=False):
-        t.add_row(*[str(v) for v in row])
+        t.add_row(*[cell(v) for v in row])
     return t
 
 
@@ -448,8 +459,9 @@ def run_sweep(
         console.print(_rich(report.outcome_table(baseline), f"{cfg.name}: baseline"))
         console.print(
             _rich(
-                report.sweep_highlights(ds, quantities),
+                report.sweep_highlights_long(ds, quantities),
                 "change vs baseline at the grid's corners and centre (median and interval)",
+                labels=len(grid.names) + 1,
             )
         )
         console.print(
@@ -463,6 +475,12 @@ def run_sweep(
 
 
 # ----------------------------------------------------------------------------- compare
+def compare_target(preps: Sequence[Prepared]) -> Path:
+    """Default folder of ``scenario compare``: results/compare-<config names> (the CLI help
+    says so)."""
+    return Path("results") / ("compare-" + "-".join(p.path.stem for p in preps))[:120]
+
+
 def compare(
     paths: Sequence[str | Path],
     *,
@@ -481,11 +499,7 @@ def compare(
     names = [prep.cfg.name for prep in preps]
     if len(set(names)) != len(names):
         names = [f"{prep.cfg.name} ({prep.path.stem})" for prep in preps]
-    target = (
-        Path(out)
-        if out
-        else Path("results") / ("compare-" + "-".join(p.path.stem for p in preps))[:120]
-    )
+    target = Path(out) if out else compare_target(preps)
     check_writable(target, force)
     kinds = {is_people(p) for p in preps}
     if len(kinds) > 1:

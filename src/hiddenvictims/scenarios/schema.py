@@ -6,9 +6,11 @@ A scenario config is a baseline config with scenario keys added. The baseline is
 (:class:`~hiddenvictims.netherlands.NetherlandsConfig`); each part is validated by its owner's
 schema. The additions:
 
-``extends``        another config in the same folder whose keys this one starts from (tables
-                   merge key by key, anything else, e.g. the ``interventions`` array, is
-                   replaced). Scenarios extend a baseline, so they share its data and model.
+``extends``        another config whose keys this one starts from: a path relative to this
+                   file's folder or a bundled config's name (tables merge key by key,
+                   anything else, e.g. the ``interventions`` array, is replaced; the base's
+                   own file paths stay relative to its folder). Scenarios extend a baseline,
+                   so they share its data and model.
 ``[priors]``       overrides of the model spec's ``[priors]`` (same keys as the spec).
 ``[roles]``        which lists are the anonymous chat and which make up the register, when
                    the model family does not say so itself (the log-linear family does not).
@@ -43,6 +45,7 @@ from pydantic import (
 
 from .. import config
 from ..config import Strict
+from ..data import resolve as resolve_file
 from ..errors import InputError, did_you_mean
 from ..runconfig import OutputSection, RunConfig
 from .interventions import INTERVENTION_LIST, REGISTRY, Intervention
@@ -371,21 +374,32 @@ def read_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, list
         return data, [path]
     if not isinstance(parent, str):
         raise InputError(f"{path}: key 'extends': must be a file name, got {parent!r}")
-    base_path = path.parent / parent
-    if base_path.parent.resolve() != path.parent.resolve():
-        raise InputError(
-            f"{path}: key 'extends': '{parent}' must be in the same folder as this file "
-            "(paths inside it are relative to that folder)"
-        )
-    if not base_path.is_file():
+    try:
+        base_path = resolve_file("config", parent, path.parent)
+    except InputError:
         siblings = [p.name for p in path.parent.glob("*.toml")]
         raise InputError(
-            f"{path}: key 'extends': no file '{parent}'{did_you_mean(parent, siblings)}"
-        )
+            f"{path}: key 'extends': no file '{parent}' next to this file"
+            f"{did_you_mean(parent, siblings)} and no bundled config of that name "
+            "(hiddenvictims datasets)"
+        ) from None
     if base_path.resolve() in {p.resolve() for p in (*_seen, path)}:
         raise InputError(f"{path}: key 'extends': '{parent}' extends itself (a cycle)")
     base, files = read_raw(base_path, (*_seen, path))
+    if base_path.parent.resolve() != path.parent.resolve():
+        base = _anchor_paths(base, base_path.parent)
     return merge(base, data), [*files, path]
+
+
+def _anchor_paths(raw: dict, folder: Path) -> dict:
+    """A base config from another folder: its file paths (``data.path``, ``model.spec``) are
+    relative to *its* folder, so they are made absolute before merging into this one."""
+    out = copy.deepcopy(raw)
+    for section, key in (("data", "path"), ("model", "spec")):
+        value = out.get(section, {}).get(key) if isinstance(out.get(section), dict) else None
+        if isinstance(value, str) and not Path(value).is_absolute() and (folder / value).exists():
+            out[section][key] = str((folder / value).resolve())
+    return out
 
 
 def config_class(data: dict, source: str) -> type[BaseModel]:

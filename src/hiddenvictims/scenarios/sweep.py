@@ -223,43 +223,29 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator:
 
 
 def _progress(enabled: bool, total: int, done: int):
-    if not enabled:
+    """The sweep's chunks as a progress task (bars, CI lines or nothing: see ..progress)."""
+    from .. import progress as shown
+
+    if not (enabled or shown.enabled()):
         return contextlib.nullcontext(None)
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    progress = Progress(
-        TextColumn("sweep"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("chunks"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    )
-    return _ProgressTask(progress, total, done)
+    return _ChunkTask(shown.task("sweep", total, unit="chunks"), done)
 
 
-class _ProgressTask:
-    def __init__(self, progress, total: int, done: int) -> None:
-        self.progress, self.total, self.done = progress, total, done
+class _ChunkTask:
+    def __init__(self, context, done: int) -> None:
+        self.context, self.done = context, done
 
     def __enter__(self):
-        self.progress.__enter__()
-        self.task = self.progress.add_task("sweep", total=self.total, completed=self.done)
+        self.task = self.context.__enter__()
+        if self.done:
+            self.task.update(self.done)
         return self
 
     def advance(self) -> None:
-        self.progress.advance(self.task)
+        self.task.advance()
 
     def __exit__(self, *exc):
-        return self.progress.__exit__(*exc)
+        return self.context.__exit__(*exc)
 
 
 def run_grid(

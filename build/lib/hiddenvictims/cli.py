@@ -1,0 +1,267 @@
+"""Command-line interface: thin commands over the Python API.
+
+Bad input (InputError) ends in one line on stderr and exit code 2, with nothing written.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .errors import InputError
+
+app = typer.Typer(
+    name="hiddenvictims",
+    help=(
+        "Estimate how many people in a hidden population no list has seen (multiple systems "
+        "estimation), from two or more overlapping lists.\n\n"
+        "Start with:  hiddenvictims fit TABLE.csv --model models/independence.toml --out results/x"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Show the samplers' own log messages (PyMC, nutpie).")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars or progress lines.")
+    ] = False,
+) -> None:
+    """Library chatter (PyMC's "Initializing NUTS ...") is hidden unless --verbose: the
+    commands print their own progress (bars on a terminal, plain lines in logs; --quiet: none)
+    and results."""
+    import logging
+
+    from . import progress
+
+    progress.configure("off" if quiet else "auto")
+    # Back to silent when the command ends: the API (and tests calling the CLI in-process) stay quiet.
+    ctx.call_on_close(lambda: progress.configure("off"))
+
+    # Without importing PyMC (seconds; --dry-run must not pay them): PyMC's import sets its
+    # logger to INFO and adds a handler only if it has none, so ours, with our level, filters.
+    level = logging.INFO if verbose else logging.WARNING
+    pymc_log = logging.getLogger("pymc")
+    handler = next((h for h in pymc_log.handlers if getattr(h, "hiddenvictims", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler()
+        handler.hiddenvictims = True  # type: ignore[attr-defined]
+        pymc_log.addHandler(handler)
+    handler.setLevel(level)
+    for name in ("pymc", "pytensor", "nutpie"):
+        logging.getLogger(name).setLevel(level)
+
+DataArg = Annotated[
+    Path,
+    typer.Argument(
+        help="CSV table: one 0/1 column per list plus 'count' (pattern counts), or one row per "
+        "person with 0/1 list columns (records).",
+        show_default=False,
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same machine, same numbers.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")]
+StrataOpt = Annotated[
+    Optional[list[str]], typer.Option("--strata", help="Column(s) that label strata (repeatable).")
+]
+FormatOpt = Annotated[str, typer.Option("--format", help="auto | patterns | records")]
+DrawsOpt = Annotated[Optional[int], typer.Option(help="Posterior draws per chain.")]
+TuneOpt = Annotated[Optional[int], typer.Option(help="Tuning steps per chain.")]
+ChainsOpt = Annotated[Optional[int], typer.Option(help="Number of chains.")]
+BackendOpt = Annotated[Optional[str], typer.Option(help="auto | pymc | nutpie")]
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | None, force: bool):
+    """Validate the output folder and read the table; InputError on any problem."""
+    from .io import read_table
+    from .results import check_writable
+
+    if fmt not in ("auto", "patterns", "records"):
+        raise InputError(f"--format must be auto, patterns or records, not '{fmt}'")
+    if out is not None:
+        check_writable(out, force)
+    from .data import resolve
+
+    return read_table(resolve("table", data), fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
+
+
+def _sampler(seed: int, draws: int | None, tune: int | None, chains: int | None, backend: str | None):
+    from .spec import SamplerSettings
+
+    values = {"seed": seed, "progressbar": sys.stderr.isatty()}
+    for key, value in (("draws", draws), ("tune", tune), ("chains", chains), ("backend", backend)):
+        if value is not None:
+            values[key] = value
+    from . import config
+
+    return config.parse(SamplerSettings, values, "command line")
+
+
+@app.command()
+def fit(
+    data: DataArg,
+    model: Annotated[
+        Path, typer.Option("--model", "-m", help="Model spec TOML, or a bundled model's name "
+                           "(independence, two-way, averaging, latent-class ...).")
+    ] = Path("independence"),
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder to write.")] = None,
+    seed: SeedOpt = 20261125,
+    strata: StrataOpt = None,
+    fmt: FormatOpt = "auto",
+    draws: DrawsOpt = None,
+    tune: TuneOpt = None,
+    chains: ChainsOpt = None,
+    backend: BackendOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Fit one model to a capture table and print the posterior of the population size."""
+    from .families import fit as fit_family
+    from .results import save_estimate
+    from .spec import load_model_spec
+
+    try:
+        table = _read_checked(data, fmt, strata, out, force)
+        spec = load_model_spec(model)
+        sampler = _sampler(seed, draws, tune, chains, backend)
+        estimate = fit_family(table, spec, sampler)
+        from .console import print_estimate
+
+        print_estimate(estimate)
+        if out is not None:
+            save_estimate(estimate, out, force=force, config={"data": str(data), "model_file": str(model)})
+            Console().print(f"results written to {out}")
+    except InputError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def run(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG.toml", help="Run or scenario config.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Override output.dir.")] = None,
+    force: ForceOpt = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the config, data and output folder; say what "
+                           "would run and how long it should take; fit nothing.")
+    ] = False,
+) -> None:
+    """Run a config (a path, or a bundled config's name such as uk-2013-two-way): read its data,
+    fit its model, write its results folder."""
+    from .data import resolve
+
+    try:
+        if dry_run:
+            from .dryrun import plan_run, print_plan
+
+            print_plan(plan_run(resolve("config", config_path), out, force), Console())
+            return
+        from .runner import run_config
+
+        run_config(resolve("config", config_path), out=out, force=force, console=Console())
+    except InputError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def compare(
+    data: DataArg,
+    model: Annotated[
+        Optional[list[Path]],
+        typer.Option("--model", "-m", help="Model spec TOML (repeatable). Default: independence, "
+                     "two-way, averaging over decomposable graphs, latent classes."),
+    ] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for table, plot, manifest.")] = None,
+    seed: SeedOpt = 20261125,
+    strata: StrataOpt = None,
+    fmt: FormatOpt = "auto",
+    draws: DrawsOpt = None,
+    chains: ChainsOpt = None,
+    backend: BackendOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Fit several models to one table and show their estimates side by side (spread first)."""
+    from .compare import compare_models, default_specs, plot_comparison, specs_from_files
+    from .results import atomic_dir, versions, write_json
+
+    try:
+        table = _read_checked(data, fmt, strata, out, force)
+        specs = specs_from_files(model) if model else default_specs()
+        sampler = _sampler(seed, draws, None, chains, backend)
+        comparison = compare_models(table, specs, sampler)
+    except InputError as exc:
+        _fail(str(exc))
+    frame = comparison.frame()
+    console = Console()
+    from .console import print_comparison
+
+    title = f"{data.name}: {table.n_observed:,} observed on {table.n_lists} lists"
+    print_comparison(frame, comparison.spread_sentence(), title, console)
+    if out is not None:
+        with atomic_dir(out, force=force) as tmp:
+            frame.to_csv(tmp / "compare.csv", index=False)
+            plot_comparison(frame, tmp / "compare.png", title=data.name)
+            write_json(tmp / "compare.json", {"spread": comparison.spread_sentence(),
+                                               "rows": frame.to_dict(orient="records")})
+            write_json(tmp / "manifest.json", {
+                "data_source": str(data), "data_hash": table.data_hash(), "seed": seed,
+                "models": [{"label": label, **est.model} for label, est in comparison.estimates],
+                "sampler": sampler.model_dump(mode="json"), "versions": versions()})
+        console.print(f"results written to {out}")
+
+
+@app.command()
+def datasets(
+    paths: Annotated[bool, typer.Option("--paths", help="Show where each file is.")] = False,
+) -> None:
+    """List the public tables, models and configs bundled with the package: their names work
+    wherever a file is asked for (`fit uk_2013_6lists --model two-way`, data.bundled)."""
+    from .data import benchmark_names, benchmark_path, bundled_names, bundled_path
+    from .io import read_table
+
+    console = Console(soft_wrap=True)
+    console.print("[bold]tables[/bold]")
+    for name in benchmark_names():
+        t = read_table(benchmark_path(name))
+        where = f"\n    {benchmark_path(name)}" if paths else f"  ({', '.join(t.lists)})"
+        console.print(f"  {name:30s} {t.n_lists} lists {t.n_observed:>6,} observed{where}",
+                      highlight=False)
+    for kind, title in (("model", "models"), ("config", "configs")):
+        console.print(f"[bold]{title}[/bold]")
+        for name in bundled_names(kind):
+            where = f"  {bundled_path(kind, name)}" if paths else ""
+            console.print(f"  {name}{where}", highlight=False)
+
+
+from .scenarios.cli import scenario_app  # noqa: E402  (issue 5: `hiddenvictims scenario ...`)
+
+app.add_typer(scenario_app, name="scenario")
+
+
+def main() -> None:
+    """Entry point of the ``hiddenvictims`` command."""
+    import warnings
+
+    # Library chatter that says nothing about the user's estimate (see pyproject filterwarnings).
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+    warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor.*")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""Bayesian Poisson log-linear MSE for any number of lists.
+
+log mu(pattern) = theta_0 + sum of main effects + chosen interactions (hierarchical), within
+each stratum (strata have their own parameters). theta_0 is the log expected count of the
+unobserved all-zero cell. Under Poisson sampling the hidden count is independent of the
+observed cells given the parameters, so NUTS samples the continuous parameters only and each
+draw gets N0 ~ Poisson(exp(theta_0)) afterwards: no discrete sampling.
+
+Mixing: the posterior of theta is strongly correlated (theta_0 is an extrapolation). We
+sample z with theta = theta_hat + M z, where theta_hat is the posterior mode and M the inverse
+Cholesky factor of the Hessian there (an affine map, constant Jacobian: the same posterior).
+z is then close to independent standard normal, which NUTS samples with short trajectories;
+this is what gives a high ESS of N, not only of the betas.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from scipy.special import gammaln
+
+from ..constants import STRATUM_DIM, TERM_DIM
+from ..errors import InputError, did_you_mean
+from ..estimate import Estimate, make_estimate
+from ..spec import ALL_TWO_WAY, LoglinearSpec, SamplerSettings
+from ..table import CaptureTable, pattern_matrix
+
+Term = tuple[int, ...]
+INTERCEPT = "(intercept)"
+
+
+# ---------------------------------------------------------------------------- terms
+def parse_term(text: str, lists: tuple[str, ...], source: str = "model") -> Term:
+    """'A:B' -> (0, 1) in list order; errors name the unknown list."""
+    names = [p.strip() for p in text.split(":")]
+    idx = []
+    for name in names:
+        if name not in lists:
+            raise InputError(
+                f"{source}: term '{text}' names unknown list '{name}'{did_you_mean(name, lists)} "
+                f"(lists: {', '.join(lists)})"
+            )
+        idx.append(lists.index(name))
+    if len(set(idx)) != len(idx) or len(idx) < 2:
+        raise InputError(f"{source}: term '{text}' must join two or more different lists with ':'")
+    return tuple(sorted(idx))
+
+
+def resolve_terms(spec: LoglinearSpec, lists: tuple[str, ...], source: str = "model") -> list[Term]:
+    """Main effects plus the hierarchical closure of the spec's interactions, minus excludes."""
+    k = len(lists)
+    chosen: set[Term] = set()
+    for text in spec.interactions:
+        if text.strip() == ALL_TWO_WAY:
+            chosen.update(itertools.combinations(range(k), 2))
+        else:
+            term = parse_term(text, lists, source)
+            for order in range(2, len(term) + 1):
+                chosen.update(itertools.combinations(term, order))
+    excluded = {parse_term(t, lists, source) for t in spec.exclude}
+    chosen -= excluded
+    for term in chosen:
+        for sub in excluded:
+            if set(sub) < set(term):
+                raise InputError(
+                    f"{source}: excluding '{term_name(sub, lists)}' breaks hierarchy: "
+                    f"'{term_name(term, lists)}' is still included"
+                )
+    mains: list[Term] = [(i,) for i in range(k)]
+    return mains + sorted(chosen, key=lambda t: (len(t), t))
+
+
+def term_name(term: Term, lists: tuple[str, ...]) -> str:
+    return ":".join(lists[i] for i in term)
+
+
+def design_matrix(n_lists: int, terms: list[Term]) -> np.ndarray:
+    """(2**K, 1 + len(terms)) design; row 0 is the all-zero pattern, column 0 the intercept."""
+    pats = pattern_matrix(n_lists, include_zero=True).astype(np.float64)
+    cols = [np.ones(len(pats))] + [pats[:, list(t)].prod(axis=1) for t in terms]
+    return np.column_stack(cols)
+
+
+def prior_scales(spec: LoglinearSpec, terms: list[Term]) -> tuple[np.ndarray, np.ndarray]:
+    pr = spec.priors
+    sd = [pr.intercept_sd] + [pr.main_sd if len(t) == 1 else pr.interaction_sd for t in terms]
+    mu = [pr.intercept_mu] + [0.0] * len(terms)
+    return np.array(mu), np.array(sd)
+
+
+# ---------------------------------------------------------------------------- mode & whitening
+def posterior_mode(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, mu: np.ndarray, sd: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mode and Hessian (negative) of the log posterior of one stratum by damped Newton.
+
+    Log posterior: sum_c w_c (y_c eta_c - exp(eta_c)) - sum_j (theta_j - mu_j)^2 / (2 sd_j^2).
+    The prior makes it strictly concave, so the mode exists even for sparse tables.
+    """
+    prec = 1.0 / sd**2
+    xs = x * weight[:, None]
+    theta = np.linalg.lstsq(
+        np.vstack([xs, np.diag(np.sqrt(prec) * 1e-3)]),
+        np.concatenate([weight * np.log(y + 0.5), np.zeros(len(mu))]),
+        rcond=None,
+    )[0]
+
+    def logpost(th: np.ndarray) -> float:
+        eta = x @ th
+        return float(np.sum(weight * (y * eta - np.exp(eta))) - 0.5 * np.sum(prec * (th - mu) ** 2))
+
+    current = logpost(theta)
+    for _ in range(200):
+        rate = np.exp(x @ theta) * weight
+        grad = x.T @ (weight * y - rate) - prec * (theta - mu)
+        hess = (x * rate[:, None]).T @ x + np.diag(prec)
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while t > 1e-10:
+            cand = theta + t * step
+            value = logpost(cand)
+            if value >= current - 1e-12:
+                break
+            t *= 0.5
+        theta, improvement, current = cand, value - current, value
+        if abs(improvement) < 1e-10 and np.max(np.abs(t * step)) < 1e-8:
+            break
+    rate = np.exp(x @ theta) * weight
+    hess = (x * rate[:, None]).T @ x + np.diag(prec)
+    return theta, hess
+
+
+def whitening(hess: np.ndarray) -> np.ndarray:
+    """M with M M^T = hess^{-1}: theta = theta_hat + M z makes z roughly N(0, I)."""
+    chol = np.linalg.cholesky(hess)
+    return np.linalg.inv(chol).T
+
+
+# ---------------------------------------------------------------------------- model
+def model_data(table: CaptureTable, spec: LoglinearSpec, source: str = "model") -> dict[str, np.ndarray]:
+    """Numbers the PyMC model needs (everything that may change between fits of one structure)."""
+    terms = resolve_terms(spec, table.lists, source)
+    design = design_matrix(table.n_lists, terms)
+    x_obs = design[1:]
+    counts = table.flat_counts().astype(np.float64)
+    weight = (~table.flat_structural_zero()).astype(np.float64)
+    mu, sd = prior_scales(spec, terms)
+    modes, whites = [], []
+    for s in range(counts.shape[0]):
+        theta, hess = posterior_mode(x_obs, counts[s], weight[s], mu, sd)
+        modes.append(theta)
+        whites.append(whitening(hess))
+    return {
+        "X": x_obs,
+        "y": counts,
+        "w": weight,
+        "log_y_factorial": gammaln(counts + 1.0),
+        "theta_hat": np.array(modes),
+        "M": np.array(whites),
+        "prior_mu": mu,
+        "prior_sd": sd,
+    }
+
+
+def build_model(table: CaptureTable, spec: LoglinearSpec, source: str = "model") -> tuple[pm.Model, dict]:
+    """Pure: (table, spec) -> (pm.Model with named dims, data for its pm.Data containers)."""
+    data = model_data(table, spec, source)
+    terms = resolve_terms(spec, table.lists, source)
+    coords = {
+        STRATUM_DIM: table.stratum_labels(),
+        TERM_DIM: [INTERCEPT] + [term_name(t, table.lists) for t in terms],
+        "cell": list(table.counts["pattern"].values),
+    }
+    with pm.Model(coords=coords) as model:
+        x = pm.Data("X", data["X"], dims=("cell", TERM_DIM))
+        y = pm.Data("y", data["y"], dims=(STRATUM_DIM, "cell"))
+        w = pm.Data("w", data["w"], dims=(STRATUM_DIM, "cell"))
+        lyf = pm.Data("log_y_factorial", data["log_y_factorial"], dims=(STRATUM_DIM, "cell"))
+        theta_hat = pm.Data("theta_hat", data["theta_hat"], dims=(STRATUM_DIM, TERM_DIM))
+        whiten = pm.Data("M", data["M"])
+        prior_mu = pm.Data("prior_mu", data["prior_mu"], dims=TERM_DIM)
+        prior_sd = pm.Data("prior_sd", data["prior_sd"], dims=TERM_DIM)
+        z = pm.Flat("z", dims=(STRATUM_DIM, TERM_DIM))
+        theta = pm.Deterministic(
+            "beta", theta_hat + (whiten * z[:, None, :]).sum(axis=-1), dims=(STRATUM_DIM, TERM_DIM)
+        )
+        eta = pt.dot(theta, x.T)
+        pm.Potential("loglik", pt.sum(w * (y * eta - pt.exp(eta) - lyf)))
+        pm.Potential(
+            "prior",
+            pt.sum(pm.logp(pm.Normal.dist(mu=prior_mu, sigma=prior_sd), theta)),
+        )
+    return model, data
+
+
+def structure_key(table: CaptureTable, spec: LoglinearSpec) -> tuple:
+    """Fits with equal keys share one compiled model (only pm.Data values differ)."""
+    terms = resolve_terms(spec, table.lists)
+    return ("loglinear", table.n_lists, len(table.stratum_labels()), tuple(terms))
+
+
+# ---------------------------------------------------------------------------- notes
+def prior_only_terms(table: CaptureTable, spec: LoglinearSpec) -> list[str]:
+    """Parameters that only the prior pins down, in any stratum (see :mod:`hiddenvictims.checks`).
+
+    Terms with no finite maximum-likelihood estimate (lists never seen together, or the
+    Fienberg-Rinaldo linear program finds them running off to infinity), terms the data do not
+    identify (rank deficiency, e.g. the highest-order interaction) and terms of lists that did
+    not operate. ``(intercept)`` among them means the data say nothing about N.
+    """
+    from ..checks import check_model
+
+    names: dict[str, None] = {}
+    for check in check_model(table, spec):
+        for name in check.affected:
+            names.setdefault(name, None)
+    return list(names)
+
+
+def describe(table: CaptureTable, spec: LoglinearSpec) -> list[str]:
+    """Plain-language notes on existence and identifiability (empty when nothing to say)."""
+    from ..checks import check_model
+
+    notes: list[str] = []
+    for check in check_model(table, spec):
+        if check.status == 0 and not check.affected:
+            continue
+        prefix = f"Stratum {check.stratum}: " if table.is_stratified else ""
+        notes.append(prefix + check.message)
+    return notes
+
+
+# ---------------------------------------------------------------------------- fit
+def hidden_draws(beta: np.ndarray, seed: int, strata_shape: tuple[int, ...]) -> np.ndarray:
+    """N0 ~ Poisson(exp(theta_0)) per draw; beta has dims (chain, draw, stratum, term)."""
+    rng = np.random.default_rng([seed, 0x4E30])
+    lam = np.exp(beta[..., 0])
+    n0 = rng.poisson(lam)
+    return n0.reshape(*beta.shape[:2], *strata_shape)
+
+
+def fit(table: CaptureTable, spec: LoglinearSpec, sampler: SamplerSettings) -> Estimate:
+    """Fit the log-linear model and return the posterior of N as an Estimate."""
+    model, data = build_model(table, spec, source=spec.name)
+    from ..sampling import sample
+
+    idata = sample(model, data, sampler, key=structure_key(table, spec), var_names=["z", "beta"])
+    beta = idata.posterior["beta"].transpose("chain", "draw", STRATUM_DIM, TERM_DIM).values
+    idata.posterior = idata.posterior.drop_vars("z", errors="ignore")
+    idata.posterior["log_mu0"] = idata.posterior["beta"].sel({TERM_DIM: INTERCEPT})
+    n0 = hidden_draws(beta, sampler.seed, table.strata_shape())
+    return make_estimate(
+        family="loglinear",
+        table=table,
+        hidden=n0,
+        model=spec.model_dump(mode="json"),
+        sampler=sampler.model_dump(mode="json"),
+        seed=sampler.seed,
+        idata=idata,
+        notes=describe(table, spec),
+        diagnostic_vars=("N", "log_mu0"),
+    )

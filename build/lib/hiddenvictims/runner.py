@@ -1,0 +1,55 @@
+"""Running a config end to end: validate everything first, then fit, then write atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from .console import print_estimate
+from .families import fit as fit_family
+from .results import check_writable, save_estimate
+from .runconfig import load_run_config, load_spec, load_table, output_dir
+
+
+def run_config(path: str | Path, out: str | Path | None = None, force: bool = False,
+               console: Console | None = None) -> Path:
+    """Run the config at ``path``; returns the results folder. Raises InputError on bad input."""
+    path = Path(path)
+    kind = config_kind(path)
+    if kind == "scenario":
+        from .scenarios.run import run_scenario
+
+        return run_scenario(path, out=out, force=force, console=console)
+    if kind == "netherlands":
+        from .netherlands import run_netherlands
+
+        return run_netherlands(path, out=out, force=force, console=console)
+    cfg = load_run_config(path)
+    target = output_dir(cfg, str(out) if out else None)
+    check_writable(target, force)
+    base = path.parent
+    table = load_table(cfg.data, base)
+    spec = load_spec(cfg.model, base, str(path))
+    estimate = fit_family(table, spec, cfg.sampler)
+    if console is not None:
+        print_estimate(estimate, console, title=cfg.name)
+    save_estimate(estimate, target, force=force, config={"run": cfg.model_dump(mode="json"),
+                                                          "config_file": str(path)})
+    if console is not None:
+        console.print(f"results written to {target}")
+    return target
+
+
+def config_kind(path: str | Path) -> str | None:
+    """What a config describes: ``"scenario"`` (it has a key of ``SCENARIO_KEYS``: ``extends``,
+    ``interventions``, a ``sweep``, ``roles`` ...), else its top-level ``kind``
+    (``"netherlands"`` for the anonymous-list baseline), else None (a plain run config)."""
+    from .config import read_toml
+    from .runconfig import SCENARIO_KEYS
+
+    raw = read_toml(path)
+    if any(key in raw for key in SCENARIO_KEYS):
+        return "scenario"
+    kind = raw.get("kind")
+    return str(kind) if kind is not None else None

@@ -1,0 +1,526 @@
+"""Running scenario configs end to end and writing their results folders atomically.
+
+* :func:`run_scenario` - one scenario (or, when the config has ``[sweep]``, a sweep):
+  validate, fit, apply the interventions, summarise, optionally measure monitoring precision,
+  write ``manifest.json``, ``summary.csv``/``.json``, ``outcomes.nc``, plots.
+* :func:`compare` - several scenario configs side by side (fits shared where the data, model,
+  priors and sampler agree).
+
+Nothing is written until everything has been computed; a bad input raises InputError before
+any fitting where it can be detected then.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from rich.console import Console
+
+from ..config import config_hash
+from ..constants import INTERVAL_PROB
+from ..errors import InputError
+from ..results import atomic_dir, check_writable, versions, write_json
+from ..spec import SamplerSettings
+from . import report
+from .forward import outcome_names, scenario_outcomes, summarise_outcomes
+from .interventions import describe
+from .pipeline import (
+    Fitted,
+    Prepared,
+    capture_hash,
+    check_precision,
+    fit_capture,
+    load_capture,
+    prepare,
+    save_capture,
+)
+from .precision import CAVEATS, monitoring_precision, precision_summary
+from .schema import ScenarioConfig
+from .sweep import Checkpoint, Grid, run_grid, sweep_table
+
+NEVER_POPULATION = (
+    "Interventions change the capture process, never the population: N is the same "
+    "in every variant; only who is found by which source changes."
+)
+SAME_ASSUMPTIONS = (
+    "The number still hidden under a scenario rests on the same model assumptions as the "
+    "baseline estimate (list dependence; for an anonymous chat, the assumed dependence "
+    "between chat and register, which the data cannot check)."
+)
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    cfg: ScenarioConfig
+    outcomes: xr.Dataset
+    summary: pd.DataFrame
+    notes: list[str]
+    fitted: Fitted
+    precision: pd.DataFrame | None = None
+
+
+def default_out(prep: Prepared) -> Path:
+    return (
+        Path(prep.cfg.output.dir)
+        if prep.cfg.output.dir
+        else Path("results") / "scenarios" / prep.path.stem
+    )
+
+
+def notes_for(cfg: ScenarioConfig, estimate_notes: Sequence[str] = ()) -> list[str]:
+    notes = []
+    if cfg.roles.note:
+        notes.append(cfg.roles.note)
+    notes += [NEVER_POPULATION, SAME_ASSUMPTIONS]
+    if cfg.output.mode == "predictive":
+        notes.append(
+            "Numbers are predictive counts (multinomial per draw, common random numbers across "
+            "scenarios), not expected values."
+        )
+    notes += list(estimate_notes)
+    return notes
+
+
+def evaluate(
+    prep: Prepared, fitted: Fitted, precision: bool | None = None, replicates: int | None = None
+) -> ScenarioResult:
+    """Baseline vs scenario outcomes for every draw, their summaries, and optional precision."""
+    cfg = prep.cfg
+    ds = scenario_outcomes(
+        fitted.draws,
+        cfg.interventions,
+        mode=cfg.output.mode,
+        seed=cfg.sampler.seed,
+        referral_to=fitted.roles.referral_to,
+        source=prep.source,
+    )
+    summary = summarise_outcomes(ds, by=cfg.output.by)
+    result = ScenarioResult(
+        cfg.name, cfg, ds, summary, notes_for(cfg, fitted.estimate.notes), fitted
+    )
+    enabled = cfg.precision.enabled if precision is None else precision
+    if enabled:
+        sec = cfg.precision
+        n_rep = replicates or sec.replicates
+        sampler = SamplerSettings(
+            draws=sec.draws,
+            tune=sec.tune,
+            chains=sec.chains,
+            backend=sec.backend,
+            seed=sec.seed if sec.seed is not None else cfg.sampler.seed + 1,
+        )
+        result.precision = monitoring_precision(
+            fitted.estimate,
+            fitted.draws,
+            cfg.interventions,
+            replicates=n_rep,
+            sampler=sampler,
+            seed=sampler.seed,
+            referral_to=fitted.roles.referral_to,
+            source=prep.source,
+        )
+        result.notes.append(
+            f"Monitoring precision from {n_rep} replicates (simulated lists, refitted with "
+            f"{sec.chains} x {sec.draws} draws each); a reduced number, so read it with its "
+            "Monte Carlo standard error."
+        )
+        result.notes.extend(CAVEATS.get(fitted.estimate.family, ()))
+    return result
+
+
+def manifest(prep: Prepared, family: str, capture: str, extra: dict | None = None) -> dict:
+    cfg = prep.manifest_config()
+    return {
+        "kind": cfg["kind"],
+        "family": family,
+        "config": cfg,
+        "config_hash": config_hash(cfg),
+        "data_source": prep.table.source,
+        "data_hash": prep.table.data_hash(),
+        "seed": prep.cfg.sampler.seed,
+        "capture_hash": capture,
+        "interventions": describe(prep.cfg.interventions),
+        "versions": versions(),
+        **(extra or {}),
+    }
+
+
+def _round(value: float, digits: int = 6) -> float | None:
+    return float(f"{value:.{digits}g}") if np.isfinite(value) else None
+
+
+def _rows(frame: pd.DataFrame) -> list[dict]:
+    return [
+        {k: (_round(v) if isinstance(v, float) else v) for k, v in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
+
+
+def write_scenario(result: ScenarioResult, prep: Prepared, target: Path, force: bool) -> Path:
+    cfg = result.cfg
+    with atomic_dir(target, force=force) as tmp:
+        write_json(
+            tmp / "manifest.json",
+            manifest(prep, result.fitted.estimate.family, capture_hash(result.fitted.draws)),
+        )
+        result.summary.to_csv(tmp / "summary.csv", index=False)
+        record = {
+            "scenario": cfg.name,
+            "description": cfg.description,
+            "interventions": describe(cfg.interventions),
+            "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
+            "mode": cfg.output.mode,
+            "posterior_draws": int(result.outcomes.sizes["sample"]),
+            "rows": _rows(result.summary),
+            "fit": _rows(result.fitted.estimate.summary()),
+            "notes": result.notes,
+        }
+        if result.precision is not None:
+            result.precision.to_csv(tmp / "precision.csv", index=False)
+            record["precision"] = precision_summary(result.precision)
+        write_json(tmp / "summary.json", record)
+        if cfg.output.draws:
+            result.outcomes.to_netcdf(tmp / "outcomes.nc", engine="h5netcdf")
+        if cfg.output.plots:
+            for lang in cfg.output.languages:
+                report.plot_outcomes(
+                    result.summary, tmp / f"outcomes.{lang}.png", lang, title=cfg.name
+                )
+    return target
+
+
+def run_scenario(
+    path: str | Path,
+    *,
+    out: str | Path | None = None,
+    force: bool = False,
+    precision: bool | None = None,
+    replicates: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    restart: bool = False,
+    progress: bool = False,
+    console: Console | None = None,
+    cache: dict | None = None,
+) -> Path:
+    """Run the scenario (or sweep) config at ``path``; returns the results folder."""
+    prep = prepare(path)
+    target = Path(out) if out else default_out(prep)
+    check_writable(target, force)
+    if prep.cfg.sweep is not None:
+        if precision:
+            raise InputError(f"{prep.source}: --precision is not available for a sweep")
+        return run_sweep(
+            prep,
+            target,
+            force=force,
+            workers=workers,
+            scheduler=scheduler,
+            restart=restart,
+            progress=progress,
+            console=console,
+        )
+    check_precision(prep, precision)
+    fitted = fit_capture(prep, cache)
+    result = evaluate(prep, fitted, precision, replicates)
+    write_scenario(result, prep, target, force)
+    if console is not None:
+        print_result(result, console)
+        console.print(f"results written to {target}")
+    return target
+
+
+def print_result(result: ScenarioResult, console: Console) -> None:
+    from rich.table import Table
+
+    table = _rich(
+        report.outcome_table(result.summary),
+        f"{result.name}: victims, {int(round(100 * INTERVAL_PROB))}% intervals",
+    )
+    console.print(table)
+    if result.precision is not None:
+        p = precision_summary(result.precision)
+        t = Table(
+            title=f"monitoring precision: width of next year's {int(round(100 * INTERVAL_PROB))}% "
+            f"interval for N ({p['replicates']} replicates)",
+            title_justify="left",
+        )
+        for col in ("variant", "mean width", "MC s.e.", "width / N", "error of median", "coverage"):
+            t.add_column(col, justify="left" if col == "variant" else "right")
+        for variant in ("baseline", "scenario"):
+            v = p[variant]
+            t.add_row(
+                variant,
+                f"{v['mean_width']:,.0f}",
+                f"{v['mc_se_width'] or 0:,.0f}",
+                f"{100 * v['mean_relative_width']:.0f}%",
+                f"{100 * v['mean_relative_error']:+.0f}%",
+                f"{100 * v['coverage']:.0f}%",
+            )
+        console.print(t)
+        r = p["width_ratio"]
+        console.print(f"width scenario / baseline: {r['mean']:.2f} (MC s.e. {r['mc_se'] or 0:.2f})")
+        for warning in p["warnings"]:
+            console.print(f"[bold yellow]warning:[/bold yellow] {warning}", soft_wrap=True)
+    for note in result.notes:
+        console.print(f"[cyan]note:[/cyan] {note}", soft_wrap=True)
+
+
+def _rich(frame: pd.DataFrame, title: str, labels: int = 1):
+    """A terminal table that fits 80 columns: 'median (lower – upper)' cells are stacked (the
+    interval under the median) and never broken; only the first ``labels`` columns wrap."""
+    import re
+
+    from rich.table import Table
+
+    interval = re.compile(r"^(\S+) \((\S+) – (\S+)\)$")
+
+    def cell(value) -> str:
+        m = interval.match(str(value))
+        return f"{m[1]}\n({m[2]}–{m[3]})" if m else str(value)
+
+    t = Table(title=title, title_justify="left")
+    for i, col in enumerate(frame.columns):
+        t.add_column(str(col), justify="left" if i < labels else "right", no_wrap=i >= labels,
+                     overflow="fold")
+    for row in frame.itertuples(index=False):
+        t.add_row(*[cell(v) for v in row])
+    return t
+
+
+# ----------------------------------------------------------------------------- sweeps
+def sweep_fingerprint(prep: Prepared, grid: Grid) -> str:
+    cfg = prep.cfg
+    return config_hash(
+        {
+            "fit": prep.fit_key(),
+            "interventions": [s.model_dump(mode="json") for s in cfg.interventions],
+            "grid": grid.record(),
+            "chunk_size": cfg.sweep.chunk_size,
+            "mode": cfg.output.mode,
+            "seed": cfg.sampler.seed,
+        }
+    )
+
+
+def run_sweep(
+    prep: Prepared,
+    target: Path,
+    *,
+    force: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    restart: bool = False,
+    progress: bool = False,
+    console: Console | None = None,
+    on_chunk=None,
+) -> Path:
+    """Run a sweep config: fit once, evaluate every cell (resumably), write the results folder."""
+    from .forward import Engine
+
+    cfg = prep.cfg
+    assert cfg.sweep is not None
+    grid = Grid.from_section(cfg.sweep)
+    n_chunks = -(-grid.n_cells // cfg.sweep.chunk_size)
+    checkpoint = Checkpoint(
+        target.with_name(target.name + ".partial"), sweep_fingerprint(prep, grid), n_chunks
+    )
+    capture_file = checkpoint.folder / "capture.nc"
+    fit_file = checkpoint.folder / "fit.json"
+    existed = checkpoint.folder.exists() and not restart
+    checkpoint.open(restart)
+    try:
+        if capture_file.exists() and fit_file.exists():
+            draws = load_capture(capture_file)
+            fit_info = json.loads(fit_file.read_text())
+            if console is not None:
+                console.print(
+                    f"resuming the sweep from {checkpoint.folder} (posterior draws reused)"
+                )
+        else:
+            fitted = fit_capture(prep)
+            draws = fitted.draws
+            fit_info = {
+                "family": fitted.estimate.family,
+                "referral_to": fitted.roles.referral_to,
+                "fit": _rows(fitted.estimate.summary()),
+                "notes": list(fitted.estimate.notes),
+            }
+            save_capture(draws, capture_file)
+            write_json(fit_file, fit_info)
+    except BaseException:
+        if not existed:
+            checkpoint.remove()
+        raise
+    engine = Engine.from_draws(draws, cfg.output.mode, cfg.sampler.seed, fit_info["referral_to"])
+    steps = [s.model_dump(mode="json") for s in cfg.interventions]
+    try:
+        ds, rep = run_grid(
+            engine,
+            steps,
+            grid,
+            chunk_size=cfg.sweep.chunk_size,
+            workers=cfg.sweep.workers if workers is None else workers,
+            scheduler=scheduler,
+            checkpoint=checkpoint,
+            progress=progress,
+            on_chunk=on_chunk,
+        )
+    except KeyboardInterrupt:
+        done = len(checkpoint.done())
+        raise InputError(
+            f"sweep interrupted: {done} of {n_chunks} chunks saved in {checkpoint.folder}; "
+            "run the same command again to resume"
+        ) from None
+    quantities = list(outcome_names(engine.layout))
+    ds.attrs.update(
+        {
+            "scenario": cfg.name,
+            "config_hash": config_hash(prep.manifest_config()),
+            "data_hash": prep.table.data_hash(),
+            "seed": cfg.sampler.seed,
+        }
+    )
+    baseline = summarise_outcomes(
+        scenario_outcomes(draws, (), mode=cfg.output.mode, seed=cfg.sampler.seed), by=cfg.output.by
+    ).query("variant == 'baseline'")
+    notes = notes_for(cfg, fit_info["notes"])
+    with atomic_dir(target, force=force) as tmp:
+        ds.to_netcdf(tmp / "sweep.nc", engine="h5netcdf")
+        sweep_table(ds, quantities).to_csv(tmp / "sweep.csv", index=False)
+        write_json(
+            tmp / "manifest.json",
+            manifest(
+                prep,
+                fit_info["family"],
+                capture_hash(draws),
+                {"sweep": rep.record(), "grid": grid.record()},
+            ),
+        )
+        write_json(
+            tmp / "summary.json",
+            {
+                "scenario": cfg.name,
+                "description": cfg.description,
+                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
+                "mode": cfg.output.mode,
+                "posterior_draws": int(engine.N.shape[0]),
+                "grid": grid.record(),
+                "run": rep.record(),
+                "baseline": _rows(baseline),
+                "fit": fit_info["fit"],
+                "notes": notes,
+            },
+        )
+        if cfg.output.plots:
+            for lang in cfg.output.languages:
+                for q in quantities:
+                    report.plot_heatmap(ds, q, tmp / f"heatmap_{q}.{lang}.png", lang)
+    checkpoint.remove()
+    if console is not None:
+        console.print(_rich(report.outcome_table(baseline), f"{cfg.name}: baseline"))
+        console.print(
+            _rich(
+                report.sweep_highlights_long(ds, quantities),
+                "change vs baseline at the grid's corners and centre (median and interval)",
+                labels=len(grid.names) + 1,
+            )
+        )
+        console.print(
+            f"{grid.n_cells} cells in {rep.seconds:.1f} s on {rep.where} "
+            f"({len(rep.reused)} of {rep.chunks} chunks reused from an interrupted run)"
+        )
+        for note in notes:
+            console.print(f"[cyan]note:[/cyan] {note}", soft_wrap=True)
+        console.print(f"results written to {target}")
+    return target
+
+
+# ----------------------------------------------------------------------------- compare
+def compare_target(preps: Sequence[Prepared]) -> Path:
+    """Default folder of ``scenario compare``: results/compare-<config names> (the CLI help
+    says so)."""
+    return Path("results") / ("compare-" + "-".join(p.path.stem for p in preps))[:120]
+
+
+def compare(
+    paths: Sequence[str | Path],
+    *,
+    out: str | Path | None = None,
+    force: bool = False,
+    console: Console | None = None,
+    cache: dict | None = None,
+) -> Path:
+    """Several scenario configs side by side: a table with intervals and a plot."""
+    if len(paths) < 2:
+        raise InputError("compare needs at least two scenario configs")
+    preps = [prepare(p) for p in paths]
+    for prep in preps:
+        if prep.cfg.sweep is not None:
+            raise InputError(f"{prep.source}: a sweep; compare takes single scenarios")
+    names = [prep.cfg.name for prep in preps]
+    if len(set(names)) != len(names):
+        names = [f"{prep.cfg.name} ({prep.path.stem})" for prep in preps]
+    target = Path(out) if out else compare_target(preps)
+    check_writable(target, force)
+    cache = {} if cache is None else cache
+    results = {
+        name: evaluate(prep, fit_capture(prep, cache), precision=False)
+        for name, prep in zip(names, preps, strict=True)
+    }
+    summaries = {name: r.summary for name, r in results.items()}
+    long = pd.concat([s.assign(scenario=name) for name, s in summaries.items()], ignore_index=True)
+    long = long[["scenario", *[c for c in long.columns if c != "scenario"]]]
+    first = preps[0]
+    with atomic_dir(target, force=force) as tmp:
+        long.to_csv(tmp / "compare.csv", index=False)
+        write_json(
+            tmp / "compare.json",
+            {
+                "scenarios": names,
+                "config_files": [str(p.path) for p in preps],
+                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
+                "fits_shared": len({p.fit_key() for p in preps}) == 1,
+                "rows": _rows(long),
+                "notes": notes_for(first.cfg),
+            },
+        )
+        write_json(
+            tmp / "manifest.json",
+            {
+                "kind": "compare",
+                "configs": [
+                    manifest(
+                        p, results[n].fitted.estimate.family, capture_hash(results[n].fitted.draws)
+                    )
+                    for n, p in zip(names, preps, strict=True)
+                ],
+                "versions": versions(),
+            },
+        )
+        for lang in first.cfg.output.languages:
+            report.plot_compare(summaries, tmp / f"compare.{lang}.png", lang)
+    if console is not None:
+        console.print(
+            _rich(
+                report.compare_table(summaries),
+                f"scenario: victims, median ({int(round(100 * INTERVAL_PROB))}% interval)",
+            )
+        )
+        console.print(
+            _rich(
+                report.compare_table(summaries, variant="change"),
+                "change vs each scenario's baseline",
+            )
+        )
+        for note in notes_for(first.cfg):
+            console.print(f"[cyan]note:[/cyan] {note}", soft_wrap=True)
+        console.print(f"results written to {target}")
+    return target
