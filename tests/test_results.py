@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from hiddenvictims.cli import app
 from hiddenvictims.families import fit
-from hiddenvictims.results import atomic_dir, save_estimate
+from hiddenvictims.results import atomic_dir, save_estimate, versions, write_json
 from hiddenvictims.spec import LoglinearSpec
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
@@ -43,6 +43,7 @@ def test_failed_write_leaves_old_results_untouched(tmp_path):
     out = tmp_path / "res"
     out.mkdir()
     (out / "summary.json").write_text("old")
+    write_json(out / "manifest.json", {"versions": versions()})
     with pytest.raises(RuntimeError), atomic_dir(out, force=True) as tmp:
         (tmp / "summary.json").write_text("new, half written")
         raise RuntimeError("crash mid-write")

@@ -31,6 +31,7 @@ err_console = Console(stderr=True)
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Show the samplers' own log messages (PyMC, nutpie).")
     ] = False,
@@ -41,6 +42,10 @@ def _options(
 
     import pymc  # noqa: F401  (its import sets its logger to INFO: set ours after it)
 
+    from .results import release_all
+
+    # A command that stops early (bad input, Ctrl-C) gives up its claim on its results folder.
+    ctx.call_on_close(release_all)
     level = logging.INFO if verbose else logging.WARNING
     for name in ("pymc", "pytensor", "nutpie"):
         logging.getLogger(name).setLevel(level)
@@ -59,6 +64,21 @@ StrataOpt = Annotated[
     Optional[list[str]], typer.Option("--strata", help="Column(s) that label strata (repeatable).")
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="auto | patterns | records")]
+ListsOpt = Annotated[
+    Optional[str],
+    typer.Option("--lists", help="List columns, comma-separated (A,B,C); required for one row "
+                 "per person."),
+]
+CountColOpt = Annotated[
+    Optional[str],
+    typer.Option("--count-column", help="Column holding the number of people per row "
+                 "(default: the column named exactly 'count')."),
+]
+CovariatesOpt = Annotated[
+    Optional[str],
+    typer.Option("--covariates", help="Other columns to read past, comma-separated (never "
+                 "guessed: an undeclared column is an error)."),
+]
 DrawsOpt = Annotated[Optional[int], typer.Option(help="Posterior draws per chain.")]
 TuneOpt = Annotated[Optional[int], typer.Option(help="Tuning steps per chain.")]
 ChainsOpt = Annotated[Optional[int], typer.Option(help="Number of chains.")]
@@ -70,16 +90,21 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | None, force: bool):
+def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | None, force: bool,
+                  lists: str | None = None, count_column: str | None = None,
+                  covariates: str | None = None):
     """Validate the output folder and read the table; InputError on any problem."""
-    from .io import read_table
+    from .io import parse_names, read_table
     from .results import check_writable
 
     if fmt not in ("auto", "patterns", "records"):
         raise InputError(f"--format must be auto, patterns or records, not '{fmt}'")
     if out is not None:
         check_writable(out, force)
-    return read_table(data, fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
+    return read_table(  # type: ignore[arg-type]
+        data, fmt=fmt, strata=strata or [], lists=parse_names(lists, "--lists"),
+        count_column=count_column, covariates=parse_names(covariates, "--covariates") or [],
+    )
 
 
 def _sampler(seed: int, draws: int | None, tune: int | None, chains: int | None, backend: str | None):
@@ -104,6 +129,9 @@ def fit(
     seed: SeedOpt = 20261125,
     strata: StrataOpt = None,
     fmt: FormatOpt = "auto",
+    lists: ListsOpt = None,
+    count_column: CountColOpt = None,
+    covariates: CovariatesOpt = None,
     draws: DrawsOpt = None,
     tune: TuneOpt = None,
     chains: ChainsOpt = None,
@@ -116,7 +144,7 @@ def fit(
     from .spec import load_model_spec
 
     try:
-        table = _read_checked(data, fmt, strata, out, force)
+        table = _read_checked(data, fmt, strata, out, force, lists, count_column, covariates)
         spec = load_model_spec(model)
         sampler = _sampler(seed, draws, tune, chains, backend)
         estimate = fit_family(table, spec, sampler)
@@ -157,6 +185,9 @@ def compare(
     seed: SeedOpt = 20261125,
     strata: StrataOpt = None,
     fmt: FormatOpt = "auto",
+    lists: ListsOpt = None,
+    count_column: CountColOpt = None,
+    covariates: CovariatesOpt = None,
     draws: DrawsOpt = None,
     chains: ChainsOpt = None,
     backend: BackendOpt = None,
@@ -167,7 +198,7 @@ def compare(
     from .results import atomic_dir, versions, write_json
 
     try:
-        table = _read_checked(data, fmt, strata, out, force)
+        table = _read_checked(data, fmt, strata, out, force, lists, count_column, covariates)
         specs = specs_from_files(model) if model else default_specs()
         sampler = _sampler(seed, draws, None, chains, backend)
         comparison = compare_models(table, specs, sampler)
