@@ -240,14 +240,80 @@ from .scenarios.cli import scenario_app  # noqa: E402  (issue 5: `hiddenvictims 
 app.add_typer(scenario_app, name="scenario")
 
 
+#: Exit codes: 0 done, 1 our fault (a bug: please report it), 2 bad input (the message says
+#: which file, line, key), 3 the fit did not converge (see --allow-unconverged), 130 Ctrl-C.
+EXIT_BUG, EXIT_INPUT, EXIT_UNCONVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
+REPORT_HINT = "this is a bug in hiddenvictims; please report it with the command and --verbose output"
+
+
+def run_cli(args: list[str] | None = None) -> int:
+    """Run the command line and return its exit code; every failure is one line on stderr.
+
+    Input errors exit 2, an interrupted run (Ctrl-C, SIGTERM) 130 with nothing written (the
+    results folder is written atomically and its claim released), anything else is our fault:
+    exit 1 with a hint to report it, the traceback only with --verbose.
+    """
+    from .results import release_all
+
+    try:  # recent typer vendors click; older versions use click itself
+        from typer._click.exceptions import ClickException
+    except ImportError:
+        from click.exceptions import ClickException
+
+    argv = list(sys.argv[1:] if args is None else args)
+    verbose = "--verbose" in argv
+    try:
+        code = app(args=argv, standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except ClickException as exc:  # usage errors: bad option, missing argument
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()
+        else:
+            err_console.print(f"[bold red]error:[/bold red] {exc.format_message()} (see --help)",
+                              highlight=False, soft_wrap=True)
+        return EXIT_INPUT
+    except InputError as exc:
+        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        return EXIT_INPUT
+    except (KeyboardInterrupt, typer.Abort):
+        err_console.print("interrupted: nothing was written", highlight=False)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        err_console.print("[bold red]error:[/bold red] out of memory: use a smaller model or "
+                          "fewer draws", highlight=False, soft_wrap=True)
+        return EXIT_INPUT
+    except Exception as exc:  # noqa: BLE001 (the last resort: one line, not a traceback)
+        if verbose:
+            err_console.print_exception()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        err_console.print(
+            f"[bold red]error:[/bold red] {type(exc).__name__}: {first} ({REPORT_HINT})",
+            highlight=False, soft_wrap=True, markup=True,
+        )
+        return EXIT_BUG
+    finally:
+        release_all()
+
+
+def _sigterm(signum, frame) -> None:  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point of the ``hiddenvictims`` command."""
+    import signal
     import warnings
 
     # Library chatter that says nothing about the user's estimate (see pyproject filterwarnings).
     warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
     warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor.*")
-    app()
+    # SIGTERM (kill, a CI timeout) stops like Ctrl-C: temp folders removed, claims released.
+    signal.signal(signal.SIGTERM, _sigterm)
+    sys.exit(run_cli())
 
 
 if __name__ == "__main__":

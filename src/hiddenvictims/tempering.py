@@ -316,8 +316,11 @@ def sample_tempering(
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
+        from .workers import worker_context
+
         method = "fork" if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(len(jobs), mp_context=mp.get_context(method)) as pool:
+        context = worker_context() or mp.get_context(method)
+        with ProcessPoolExecutor(len(jobs), mp_context=context) as pool:
             results = list(pool.map(_run_group, jobs))
     else:
         results = [_run_group(job) for job in jobs]
