@@ -232,7 +232,17 @@ def _binary_columns(frame: pd.DataFrame, names: list[str], src: str) -> np.ndarr
     return (values == "1").astype(np.int8)
 
 
+#: Most list columns a table may have: a table holds all 2**K - 1 patterns (2**20 int64 counts
+#: is 8 MiB; each list more doubles it). The families have lower limits of their own.
+MAX_LISTS = 20
+
+
 def _check_lists(src: str, frame: pd.DataFrame, lists: list[str]) -> None:
+    if len(lists) > MAX_LISTS:
+        raise InputError(
+            f"{src}: {len(lists)} list columns ({', '.join(lists[:4])}, ...); at most {MAX_LISTS} "
+            "are read (a table holds all 2**K patterns); declare other columns with --covariates"
+        )
     for name in lists:
         if name not in frame.columns:
             raise InputError(f"{src}: list column '{name}' not found{did_you_mean(name, frame.columns)}")
