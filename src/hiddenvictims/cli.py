@@ -46,6 +46,9 @@ def _options(
 
     # A command that stops early (bad input, Ctrl-C) gives up its claim on its results folder.
     ctx.call_on_close(release_all)
+    from . import gate
+
+    gate.reset()
     level = logging.INFO if verbose else logging.WARNING
     for name in ("pymc", "pytensor", "nutpie"):
         logging.getLogger(name).setLevel(level)
@@ -60,6 +63,11 @@ DataArg = Annotated[
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same machine, same numbers.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")]
+AllowOpt = Annotated[
+    bool,
+    typer.Option("--allow-unconverged", help="Exit 0 even when convergence checks fail "
+                 "(default: exit 3; the warnings are printed and in summary.json either way)."),
+]
 StrataOpt = Annotated[
     Optional[list[str]], typer.Option("--strata", help="Column(s) that label strata (repeatable).")
 ]
@@ -137,6 +145,7 @@ def fit(
     chains: ChainsOpt = None,
     backend: BackendOpt = None,
     force: ForceOpt = False,
+    allow_unconverged: AllowOpt = False,
 ) -> None:
     """Fit one model to a capture table and print the posterior of the population size."""
     from .families import fit as fit_family
@@ -156,6 +165,9 @@ def fit(
             Console().print(f"results written to {out}")
     except InputError as exc:
         _fail(str(exc))
+    from . import gate
+
+    gate.enforce(allow_unconverged)
 
 
 @app.command()
@@ -163,14 +175,17 @@ def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG.toml", help="Run or scenario config.")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Override output.dir.")] = None,
     force: ForceOpt = False,
+    allow_unconverged: AllowOpt = False,
 ) -> None:
     """Run a config from scenarios/: read its data, fit its model, write its results folder."""
+    from . import gate
     from .runner import run_config
 
     try:
         run_config(config_path, out=out, force=force, console=Console())
     except InputError as exc:
         _fail(str(exc))
+    gate.enforce(allow_unconverged)
 
 
 @app.command()
@@ -192,6 +207,7 @@ def compare(
     chains: ChainsOpt = None,
     backend: BackendOpt = None,
     force: ForceOpt = False,
+    allow_unconverged: AllowOpt = False,
 ) -> None:
     """Fit several models to one table and show their estimates side by side (spread first)."""
     from .compare import compare_models, default_specs, plot_comparison, specs_from_files
@@ -221,6 +237,9 @@ def compare(
                 "models": [{"label": label, **est.model} for label, est in comparison.estimates],
                 "sampler": sampler.model_dump(mode="json"), "versions": versions()})
         console.print(f"results written to {out}")
+    from . import gate
+
+    gate.enforce(allow_unconverged)
 
 
 @app.command()

@@ -35,6 +35,11 @@ OutOpt = Annotated[
     Path | None, typer.Option("--out", "-o", help="Results folder (default: output.dir).")
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")]
+AllowOpt = Annotated[
+    bool,
+    typer.Option("--allow-unconverged", help="Exit 0 even when the fit's convergence checks "
+                 "fail (default: exit 3; warnings are printed and in summary.json either way)."),
+]
 
 
 def _fail(message: str) -> None:
@@ -80,6 +85,7 @@ def run_cmd(
             help="Sweeps: discard an interrupted sweep's checkpoint instead of resuming it.",
         ),
     ] = False,
+    allow_unconverged: AllowOpt = False,
 ) -> None:
     """Run one scenario (or a sweep) and write its results folder."""
     from .run import run_scenario
@@ -99,6 +105,9 @@ def run_cmd(
         )
     except InputError as exc:
         _fail(str(exc))
+    from .. import gate
+
+    gate.enforce(allow_unconverged)
 
 
 @scenario_app.command("compare")
@@ -108,14 +117,17 @@ def compare_cmd(
     ],
     out: OutOpt = None,
     force: ForceOpt = False,
+    allow_unconverged: AllowOpt = False,
 ) -> None:
     """Several scenarios side by side: a table with intervals and a plot."""
+    from .. import gate
     from .run import compare
 
     try:
         compare(configs, out=out, force=force, console=Console())
     except InputError as exc:
         _fail(str(exc))
+    gate.enforce(allow_unconverged)
 
 
 @scenario_app.command("interventions")
