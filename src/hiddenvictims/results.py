@@ -155,7 +155,9 @@ def claim(out_dir: str | Path, force: bool) -> Path:
     could hold the user's data), a file, a symbolic link, an unwritable place, an empty name.
     """
     out = Path(out_dir)
-    _check_target(out, force)
+    # First what no lock can change (name, link, file, permissions); whether an existing folder
+    # may be replaced is decided under the lock, after a killed run's leftovers are recovered.
+    _check_target(out, force=True)
     key = out.absolute()
     if key in _CLAIMS:
         return out
