@@ -146,7 +146,8 @@ NUMBERS = st.one_of(
 
 def _numeric_fields(model: type[BaseModel]) -> list[str]:
     return [name for name, f in model.model_fields.items()
-            if any(t in str(f.annotation) for t in ("float", "int")) and "dict" not in str(f.annotation)]
+            if any(t in str(f.annotation) for t in ("float", "int"))
+            and "dict" not in str(f.annotation)]
 
 
 def _sound(obj: BaseModel) -> None:
@@ -188,14 +189,16 @@ def model_specs(draw):
 @st.composite
 def sampler_settings(draw):
     fields = _numeric_fields(SamplerSettings)
-    return {k: draw(NUMBERS) for k in draw(st.lists(st.sampled_from(fields), max_size=3, unique=True))}
+    keys = draw(st.lists(st.sampled_from(fields), max_size=3, unique=True))
+    return {k: draw(NUMBERS) for k in keys}
 
 
 @st.composite
 def interventions(draw):
     if draw(st.booleans()):
         return ChatReach, {"kind": "chat_reach", "multiplier": draw(NUMBERS)}
-    return RegisterDetection, {"kind": "register_detection", "multipliers": {"police": draw(NUMBERS)}}
+    multipliers = {"police": draw(NUMBERS)}
+    return RegisterDetection, {"kind": "register_detection", "multipliers": multipliers}
 
 
 def check_config_case(kind, data) -> None:
@@ -245,8 +248,9 @@ def test_run_config_refuses_nonsense_numbers_before_any_work(tmp_path):
     }
     base = 'name = "x"\n[data]\nbundled = "korea_palembang_3lists"\n'
     for key, extra in cases.items():
-        model = ('[model.inline]\nfamily = "loglinear"\n[model.inline.priors]\nintercept_sd = 1e-300\n'
-                 if "priors" in key else '[model]\nspec = "m.toml"\n')
+        inline = ('[model.inline]\nfamily = "loglinear"\n'
+                  '[model.inline.priors]\nintercept_sd = 1e-300\n')
+        model = inline if "priors" in key else '[model]\nspec = "m.toml"\n'
         cfg = tmp_path / "run.toml"
         cfg.write_text(base + model + extra)
         (tmp_path / "m.toml").write_text('family = "loglinear"\n')

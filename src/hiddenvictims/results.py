@@ -251,7 +251,8 @@ def atomic_dir(out_dir: str | Path, force: bool = False) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
             if isinstance(exc, OSError) and not isinstance(exc, InputError):
                 raise InputError(
-                    f"{out}: could not write the results ({exc.strerror or exc}); nothing was written"
+                    f"{out}: could not write the results ({exc.strerror or exc}); "
+                    "nothing was written"
                 ) from None
             raise
         old = None
