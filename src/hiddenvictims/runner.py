@@ -25,6 +25,10 @@ def run_config(path: str | Path, out: str | Path | None = None, force: bool = Fa
         from .netherlands import run_netherlands
 
         return run_netherlands(path, out=out, force=force, console=console)
+    if kind == "netherlands-synthesis":
+        from .studies.netherlands.synthesis_run import run_synthesis
+
+        return run_synthesis(path, out=out, force=force, console=console)
     cfg = load_run_config(path)
     target = output_dir(cfg, str(out) if out else None)
     check_writable(target, force)

@@ -1,0 +1,1 @@
+"""Samplers shared by the model families."""

@@ -1,0 +1,1 @@
+"""Case studies built on the model families; a family never imports a study."""

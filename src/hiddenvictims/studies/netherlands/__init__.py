@@ -1,0 +1,1 @@
+"""The Dutch case: victims of trafficking out of sight of the register, with the anonymous chat."""
