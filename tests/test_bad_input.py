@@ -61,7 +61,7 @@ def test_missing_count_column(tmp_path):
 
 def test_misspelt_count_column_gets_a_hint(tmp_path):
     result, _ = invoke(tmp_path, "A,B,counts\n1,0,5\n0,1,3\n", extra=("--format", "patterns"))
-    assert_one_line_error(result, "missing column 'count'", "did you mean 'counts'")
+    assert_one_line_error(result, "missing column 'count'", "--count-column counts")
 
 
 def test_model_term_with_unknown_list(tmp_path):

@@ -38,7 +38,7 @@ def test_cli_compare_writes_table_plot_and_manifest(tmp_path):
     out = tmp_path / "cmp"
     args = ["compare", str(data), "--model", str(ROOT / "models" / "independence.toml"),
             "--model", str(ROOT / "models" / "two-way.toml"), "--chains", "2", "--draws", "300",
-            "--out", str(out)]
+            "--out", str(out), "--allow-unconverged"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Across 2 models")

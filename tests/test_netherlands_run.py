@@ -35,7 +35,7 @@ def short_config(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     cfg, out = short_config(tmp_path_factory.mktemp("nl"))
-    result = runner.invoke(app, ["run", str(cfg)])
+    result = runner.invoke(app, ["run", str(cfg), "--allow-unconverged"])
     return cfg, out, result
 
 
@@ -62,7 +62,7 @@ def test_the_dutch_run_prints_and_writes_every_output(run):
 def test_the_dutch_run_does_not_overwrite_without_force(run):
     cfg, out, _ = run
     before = (out / "per_year.csv").read_bytes()
-    again = runner.invoke(app, ["run", str(cfg)])
+    again = runner.invoke(app, ["run", str(cfg), "--allow-unconverged"])
     assert again.exit_code == 2 and "--force" in again.stderr
     assert (out / "per_year.csv").read_bytes() == before
 

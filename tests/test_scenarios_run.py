@@ -117,7 +117,8 @@ def runs(configs, tmp_path_factory):
     done = {}
     for name in ("base", "null"):
         result = runner.invoke(
-            app, ["scenario", "run", str(configs / f"{name}.toml"), "--out", str(out / name)]
+            app, ["scenario", "run", str(configs / f"{name}.toml"), "--out", str(out / name),
+                  "--allow-unconverged"]
         )
         assert result.exit_code == 0, result.output
         done[name] = out / name
@@ -183,6 +184,7 @@ def test_compare_shares_the_fit_and_writes_a_table_and_plots(configs, tmp_path):
         [
             "scenario",
             "compare",
+            "--allow-unconverged",
             str(configs / "null.toml"),
             str(configs / "both.toml"),
             "--out",
@@ -259,6 +261,7 @@ def test_monitoring_precision_is_stated_with_its_replicates(configs, tmp_path):
         [
             "scenario",
             "run",
+            "--allow-unconverged",
             str(configs / "both.toml"),
             "--out",
             str(out),

@@ -51,7 +51,7 @@ def test_pattern_table_places_counts_by_pattern_not_row_order():
 def test_records_and_patterns_give_the_same_table(tmp_path):
     rows = ["A,B,C,age"] + ["1,0,0,minor"] * 3 + ["1,1,0,adult"] * 2 + ["0,0,1,adult"]
     (tmp_path / "rec.csv").write_text("\n".join(rows) + "\n")
-    rec = read_table(tmp_path / "rec.csv", strata=["age"])
+    rec = read_table(tmp_path / "rec.csv", strata=["age"], lists=["A", "B", "C"])
     pat_rows = ["age,A,B,C,count", "minor,1,0,0,3", "adult,1,1,0,2", "adult,0,0,1,1"]
     (tmp_path / "pat.csv").write_text("\n".join(pat_rows) + "\n")
     pat = read_table(tmp_path / "pat.csv", strata=["age"])

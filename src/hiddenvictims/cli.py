@@ -49,6 +49,12 @@ def _options(
     progress.configure("off" if quiet else "auto")
     # Back to silent when the command ends: the API (and tests calling the CLI in-process) stay quiet.
     ctx.call_on_close(lambda: progress.configure("off"))
+    from . import gate
+    from .results import release_all
+
+    # A command that stops early (bad input, Ctrl-C) gives up its claim on its results folder.
+    ctx.call_on_close(release_all)
+    gate.reset()
 
     # Without importing PyMC (seconds; --dry-run must not pay them): PyMC's import sets its
     # logger to INFO and adds a handler only if it has none, so ours, with our level, filters.
@@ -73,10 +79,30 @@ DataArg = Annotated[
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same machine, same numbers.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")]
+AllowOpt = Annotated[
+    bool,
+    typer.Option("--allow-unconverged", help="Exit 0 even when convergence checks fail "
+                 "(default: exit 3; the warnings are printed and in summary.json either way)."),
+]
 StrataOpt = Annotated[
     Optional[list[str]], typer.Option("--strata", help="Column(s) that label strata (repeatable).")
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="auto | patterns | records")]
+ListsOpt = Annotated[
+    Optional[str],
+    typer.Option("--lists", help="List columns, comma-separated (A,B,C); required for one row "
+                 "per person."),
+]
+CountColOpt = Annotated[
+    Optional[str],
+    typer.Option("--count-column", help="Column holding the number of people per row "
+                 "(default: the column named exactly 'count')."),
+]
+CovariatesOpt = Annotated[
+    Optional[str],
+    typer.Option("--covariates", help="Other columns to read past, comma-separated (never "
+                 "guessed: an undeclared column is an error)."),
+]
 DrawsOpt = Annotated[Optional[int], typer.Option(help="Posterior draws per chain.")]
 TuneOpt = Annotated[Optional[int], typer.Option(help="Tuning steps per chain.")]
 ChainsOpt = Annotated[Optional[int], typer.Option(help="Number of chains.")]
@@ -88,9 +114,11 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | None, force: bool):
+def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | None, force: bool,
+                  lists: str | None = None, count_column: str | None = None,
+                  covariates: str | None = None):
     """Validate the output folder and read the table; InputError on any problem."""
-    from .io import read_table
+    from .io import parse_names, read_table
     from .results import check_writable
 
     if fmt not in ("auto", "patterns", "records"):
@@ -99,7 +127,10 @@ def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | No
         check_writable(out, force)
     from .data import resolve
 
-    return read_table(resolve("table", data), fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
+    return read_table(  # type: ignore[arg-type]
+        resolve("table", data), fmt=fmt, strata=strata or [], lists=parse_names(lists, "--lists"),
+        count_column=count_column, covariates=parse_names(covariates, "--covariates") or [],
+    )
 
 
 def _sampler(seed: int, draws: int | None, tune: int | None, chains: int | None, backend: str | None):
@@ -125,11 +156,15 @@ def fit(
     seed: SeedOpt = 20261125,
     strata: StrataOpt = None,
     fmt: FormatOpt = "auto",
+    lists: ListsOpt = None,
+    count_column: CountColOpt = None,
+    covariates: CovariatesOpt = None,
     draws: DrawsOpt = None,
     tune: TuneOpt = None,
     chains: ChainsOpt = None,
     backend: BackendOpt = None,
     force: ForceOpt = False,
+    allow_unconverged: AllowOpt = False,
 ) -> None:
     """Fit one model to a capture table and print the posterior of the population size."""
     from .families import fit as fit_family
@@ -137,7 +172,7 @@ def fit(
     from .spec import load_model_spec
 
     try:
-        table = _read_checked(data, fmt, strata, out, force)
+        table = _read_checked(data, fmt, strata, out, force, lists, count_column, covariates)
         spec = load_model_spec(model)
         sampler = _sampler(seed, draws, tune, chains, backend)
         estimate = fit_family(table, spec, sampler)
@@ -149,6 +184,9 @@ def fit(
             Console().print(f"results written to {out}")
     except InputError as exc:
         _fail(str(exc))
+    from . import gate
+
+    gate.enforce(allow_unconverged)
 
 
 @app.command()
@@ -160,9 +198,11 @@ def run(
         bool, typer.Option("--dry-run", help="Check the config, data and output folder; say what "
                            "would run and how long it should take; fit nothing.")
     ] = False,
+    allow_unconverged: AllowOpt = False,
 ) -> None:
     """Run a config (a path, or a bundled config's name such as uk-2013-two-way): read its data,
     fit its model, write its results folder."""
+    from . import gate
     from .data import resolve
 
     try:
@@ -176,6 +216,7 @@ def run(
         run_config(resolve("config", config_path), out=out, force=force, console=Console())
     except InputError as exc:
         _fail(str(exc))
+    gate.enforce(allow_unconverged)
 
 
 @app.command()
@@ -190,17 +231,21 @@ def compare(
     seed: SeedOpt = 20261125,
     strata: StrataOpt = None,
     fmt: FormatOpt = "auto",
+    lists: ListsOpt = None,
+    count_column: CountColOpt = None,
+    covariates: CovariatesOpt = None,
     draws: DrawsOpt = None,
     chains: ChainsOpt = None,
     backend: BackendOpt = None,
     force: ForceOpt = False,
+    allow_unconverged: AllowOpt = False,
 ) -> None:
     """Fit several models to one table and show their estimates side by side (spread first)."""
     from .compare import compare_models, default_specs, plot_comparison, specs_from_files
     from .results import atomic_dir, versions, write_json
 
     try:
-        table = _read_checked(data, fmt, strata, out, force)
+        table = _read_checked(data, fmt, strata, out, force, lists, count_column, covariates)
         specs = specs_from_files(model) if model else default_specs()
         sampler = _sampler(seed, draws, None, chains, backend)
         comparison = compare_models(table, specs, sampler)
@@ -223,6 +268,9 @@ def compare(
                 "models": [{"label": label, **est.model} for label, est in comparison.estimates],
                 "sampler": sampler.model_dump(mode="json"), "versions": versions()})
         console.print(f"results written to {out}")
+    from . import gate
+
+    gate.enforce(allow_unconverged)
 
 
 @app.command()
@@ -337,14 +385,80 @@ from .scenarios.cli import scenario_app  # noqa: E402  (issue 5: `hiddenvictims 
 app.add_typer(scenario_app, name="scenario")
 
 
+#: Exit codes: 0 done, 1 our fault (a bug: please report it), 2 bad input (the message says
+#: which file, line, key), 3 the fit did not converge (see --allow-unconverged), 130 Ctrl-C.
+EXIT_BUG, EXIT_INPUT, EXIT_UNCONVERGED, EXIT_INTERRUPTED = 1, 2, 3, 130
+REPORT_HINT = "this is a bug in hiddenvictims; please report it with the command and --verbose output"
+
+
+def run_cli(args: list[str] | None = None) -> int:
+    """Run the command line and return its exit code; every failure is one line on stderr.
+
+    Input errors exit 2, an interrupted run (Ctrl-C, SIGTERM) 130 with nothing written (the
+    results folder is written atomically and its claim released), anything else is our fault:
+    exit 1 with a hint to report it, the traceback only with --verbose.
+    """
+    from .results import release_all
+
+    try:  # recent typer vendors click; older versions use click itself
+        from typer._click.exceptions import ClickException
+    except ImportError:
+        from click.exceptions import ClickException
+
+    argv = list(sys.argv[1:] if args is None else args)
+    verbose = "--verbose" in argv
+    try:
+        code = app(args=argv, standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except ClickException as exc:  # usage errors: bad option, missing argument
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()
+        else:
+            err_console.print(f"[bold red]error:[/bold red] {exc.format_message()} (see --help)",
+                              highlight=False, soft_wrap=True)
+        return EXIT_INPUT
+    except InputError as exc:
+        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        return EXIT_INPUT
+    except (KeyboardInterrupt, typer.Abort):
+        err_console.print("interrupted: nothing was written", highlight=False)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        err_console.print("[bold red]error:[/bold red] out of memory: use a smaller model or "
+                          "fewer draws", highlight=False, soft_wrap=True)
+        return EXIT_INPUT
+    except Exception as exc:  # noqa: BLE001 (the last resort: one line, not a traceback)
+        if verbose:
+            err_console.print_exception()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        err_console.print(
+            f"[bold red]error:[/bold red] {type(exc).__name__}: {first} ({REPORT_HINT})",
+            highlight=False, soft_wrap=True, markup=True,
+        )
+        return EXIT_BUG
+    finally:
+        release_all()
+
+
+def _sigterm(signum, frame) -> None:  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point of the ``hiddenvictims`` command."""
+    import signal
     import warnings
 
     # Library chatter that says nothing about the user's estimate (see pyproject filterwarnings).
     warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
     warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor.*")
-    app()
+    # SIGTERM (kill, a CI timeout) stops like Ctrl-C: temp folders removed, claims released.
+    signal.signal(signal.SIGTERM, _sigterm)
+    sys.exit(run_cli())
 
 
 if __name__ == "__main__":

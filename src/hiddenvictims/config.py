@@ -11,9 +11,9 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, did_you_mean
 
@@ -21,9 +21,31 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Strict(BaseModel):
-    """Base for every config section: unknown keys are errors, values are immutable."""
+    """Base for every config section: unknown keys are errors, values are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Types are strict (``true`` is not the number 1, ``"3"`` is not 3) and floats finite
+    (``inf``/``nan`` rejected), so a nonsense number stops the run before any work instead of
+    being fitted.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+#: Ranges of the numbers configs hold. Floats are finite everywhere (``allow_inf_nan=False``);
+#: these bounds keep them where the samplers work. A prior sd below 1e-3 is a point mass
+#: written as a density: its precision (1e6 and up against data of order 1) makes the
+#: posterior-mode Hessian so ill-conditioned that the Cholesky factorisation stalls (an
+#: ``intercept_sd`` of 1e-300 hung inside LAPACK, deaf to Ctrl-C); above 1e3 on a log scale
+#: it says nothing a smaller one does not. Means on log/logit scales beyond +-100 are
+#: e**100 people.
+PriorSd = Annotated[float, Field(ge=1e-3, le=1e3)]
+PriorMean = Annotated[float, Field(ge=-100, le=100)]
+#: Beta / Gamma shape and rate parameters.
+Shape = Annotated[float, Field(ge=1e-3, le=1e6)]
+#: Seeds: NumPy, PyMC and nutpie all take these, and they fit the int64 attributes of idata.
+Seed = Annotated[int, Field(ge=0, lt=2**32)]
+#: A factor applied to a capture probability or a rate (1 = no change).
+Multiplier = Annotated[float, Field(ge=0, le=1e3)]
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -35,6 +57,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML (not UTF-8 text at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:

@@ -47,8 +47,11 @@ def print_estimate(estimate: Estimate, console: Console | None = None, title: st
     console.print(summary_table(estimate.summary(), f"{head}: {t.n_observed:,} observed on {t.n_lists} lists"))
     for note in estimate.notes:
         console.print(f"[cyan]note:[/cyan] {note}")
+    from . import gate
+
     for warning in estimate.warnings():
         console.print(f"[bold yellow]warning:[/bold yellow] {warning}")
+    gate.shown(estimate.warnings())
 
 
 def _finite(value: float, fmt: str) -> str:

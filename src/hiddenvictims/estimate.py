@@ -63,9 +63,12 @@ class Estimate:
 
     def warnings(self) -> list[str]:
         """Plain-language convergence warnings (empty when all checks pass)."""
+        from . import gate
         from .diagnostics import convergence_warnings
 
-        return convergence_warnings(self.diagnostics(), self.idata)
+        found = convergence_warnings(self.diagnostics(), self.idata)
+        gate.record(str(self.model.get("name", self.family)), found)
+        return found
 
     def to_netcdf(self, path: str) -> None:
         self.idata.to_netcdf(path, engine="h5netcdf")

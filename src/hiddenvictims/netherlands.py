@@ -185,7 +185,7 @@ class NetherlandsConfig(Strict):
     kind: Literal["netherlands"]
     name: str
     description: str = ""
-    years: list[int] = Field(default_factory=lambda: [2019, 2020, 2021])
+    years: list[int] = Field(default_factory=lambda: [2019, 2020, 2021], min_length=1)
     model: AnonymousSpec
     sensitivity: SensitivitySection = Field(default_factory=SensitivitySection)
     sampler: SamplerSettings = Field(default_factory=SamplerSettings)
@@ -198,6 +198,17 @@ def load_config(path: str | Path) -> NetherlandsConfig:
     if cfg.model.pooling is not None and (cfg.model.pooling.group_dim not in (None, AGE)
                                           or cfg.model.pooling.time_dim not in (None, YEAR)):
         raise InputError(f"{path}: key 'model.pooling': group_dim must be '{AGE}' and time_dim '{YEAR}'")
+    if len(set(cfg.years)) != len(cfg.years):
+        raise InputError(f"{path}: key 'years': a year is listed twice ({cfg.years})")
+    # Checked here, before the fit: a year without the register or chat figures has no data.
+    fig = dutch_figures(tuple(cfg.years))
+    usable = fig[["register_dutch", "chat_victims"]].notna().all(axis=1).to_numpy()
+    if not usable.all():
+        bad = [y for y, ok in zip(cfg.years, usable, strict=True) if not ok]
+        raise InputError(
+            f"{path}: key 'years': no register and chat figures for {bad} in the bundled data "
+            "(years with both: 2019, 2020, 2021)"
+        )
     return cfg
 
 

@@ -235,6 +235,10 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
             "",
             "## Prior tegenover posterior",
             prior_posterior_markdown(estimate, "nl"),
+            "",
+            "## Opmerkingen bij het model (in het Engels)",
+            *[f"- {n}" for n in estimate.notes],
+            *[f"- waarschuwing: {w}" for w in estimate.warnings()],
         ]
     from .scenarios.vulnerable import report_section  # groups the chat reports (CKM rec. 1, 3)
 
@@ -296,5 +300,8 @@ def print_summary(estimate, table: pd.DataFrame, cfg, console) -> None:
     console.print(out)
     console.print(mc_error_sentence(table, "en"))
     console.print(quotable(estimate.posterior, dutch_figures(tuple(cfg.years)), "en"))
+    from . import gate
+
     for warning in estimate.warnings():
         console.print(f"[bold yellow]warning:[/bold yellow] {warning}")
+    gate.shown(estimate.warnings())

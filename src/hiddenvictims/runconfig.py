@@ -33,6 +33,8 @@ class DataSection(Strict):
     format: Literal["auto", "patterns", "records"] = "auto"
     strata: list[str] = Field(default_factory=list)
     lists: list[str] | None = None
+    count_column: str | None = None
+    covariates: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSection:
@@ -81,7 +83,8 @@ def load_table(section: DataSection, base: Path) -> CaptureTable:
         path = benchmark_path(section.bundled)
     else:
         path = resolve(base, section.path or "")
-    return read_table(path, fmt=section.format, strata=section.strata, lists=section.lists)
+    return read_table(path, fmt=section.format, strata=section.strata, lists=section.lists,
+                      count_column=section.count_column, covariates=section.covariates)
 
 
 def load_spec(section: ModelSection, base: Path, source: str) -> LoglinearSpec:

@@ -24,6 +24,7 @@ import numpy as np
 import pymc as pm
 
 from .spec import SamplerSettings
+from .workers import worker_context
 
 _COMPILED: dict[Hashable, Any] = {}
 _LOCK = threading.Lock()
@@ -89,6 +90,7 @@ def _sample_pymc(
             return_inferencedata=True,
             idata_kwargs={"log_likelihood": False},
             compile_kwargs={"mode": "NUMBA"} if settings.compile_mode == "numba" else None,
+            mp_ctx=worker_context(),
         )
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from . import config
-from .config import Strict
+from .config import PriorMean, PriorSd, Seed, Shape, Strict
 from .errors import InputError, did_you_mean
 
 ALL_TWO_WAY = "all-two-way"
@@ -27,10 +27,10 @@ class LoglinearPriors(Strict):
     interaction scale is what pins down terms the data cannot identify (see ``checks``).
     """
 
-    intercept_mu: float = 0.0
-    intercept_sd: float = Field(10.0, gt=0)
-    main_sd: float = Field(10.0, gt=0)
-    interaction_sd: float = Field(2.0, gt=0)
+    intercept_mu: PriorMean = 0.0
+    intercept_sd: PriorSd = 10.0
+    main_sd: PriorSd = 10.0
+    interaction_sd: PriorSd = 2.0
 
 
 class LoglinearSpec(Strict):
@@ -64,15 +64,15 @@ class AveragingSpec(Strict):
     family: Literal["averaging"] = "averaging"
     name: str = "averaging"
     description: str = ""
-    delta: float | None = Field(None, gt=0)
+    delta: float | None = Field(None, ge=1e-6, le=1e3)
     prior_n: Literal["one_over_n", "uniform"] = "one_over_n"
-    grid_multiplier: int = Field(16, ge=2)
-    nmissing_max: int | None = Field(None, ge=1)
+    grid_multiplier: int = Field(16, ge=2, le=10_000)
+    nmissing_max: int | None = Field(None, ge=1, le=10**9)
     search: Literal["auto", "exact", "mc3"] = "auto"
     max_lists_exact: int = Field(6, ge=2, le=6)
-    mc3_iterations: int = Field(20000, ge=100)
-    mc3_burn_in: int = Field(1000, ge=0)
-    top_models: int = Field(10, ge=1)
+    mc3_iterations: int = Field(20000, ge=100, le=10**8)
+    mc3_burn_in: int = Field(1000, ge=0, le=10**8)
+    top_models: int = Field(10, ge=1, le=10_000)
 
 
 class DependencePrior(Strict):
@@ -82,8 +82,14 @@ class DependencePrior(Strict):
     theta > 0: referral (the chat sends people on). No data identify theta; ``sd = 0`` fixes it.
     """
 
-    mean: float = 0.0
-    sd: float = Field(1.0, ge=0)
+    mean: PriorMean = 0.0
+    sd: float = Field(1.0, ge=0, le=1e3)
+
+    @model_validator(mode="after")
+    def _zero_or_proper(self) -> DependencePrior:
+        if 0 < self.sd < 1e-3:
+            raise ValueError("sd must be 0 (theta fixed) or at least 0.001")
+        return self
 
 
 class MismatchPrior(Strict):
@@ -96,10 +102,10 @@ class MismatchPrior(Strict):
     enters the likelihood as a fixed function of the overlap. Used only for self-reports.
     """
 
-    sensitivity_a: float = Field(9.0, gt=0)
-    sensitivity_b: float = Field(1.0, gt=0)
-    false_known_a: float = Field(2.0, gt=0)
-    false_known_b: float = Field(8.0, gt=0)
+    sensitivity_a: Shape = 9.0
+    sensitivity_b: Shape = 1.0
+    false_known_a: Shape = 2.0
+    false_known_b: Shape = 8.0
 
 
 class PoolingSpec(Strict):
@@ -112,8 +118,8 @@ class PoolingSpec(Strict):
 
     group_dim: str | None = None
     time_dim: str | None = None
-    group_sd: float = Field(1.0, gt=0)
-    rw_sd: float = Field(0.5, gt=0)
+    group_sd: PriorSd = 1.0
+    rw_sd: PriorSd = 0.5
 
 
 class InformativePrior(Strict):
@@ -128,8 +134,8 @@ class InformativePrior(Strict):
     quantity: Literal["N", "coverage"]
     list: str = "register"
     where: dict[str, str | int] = Field(default_factory=dict)
-    median: float = Field(gt=0)
-    sd: float = Field(gt=0)
+    median: float = Field(gt=0, le=1e12)
+    sd: PriorSd
     label: str = ""
 
 
@@ -158,10 +164,10 @@ class AnonymousSpec(Strict):
     interactions: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     priors: LoglinearPriors = Field(default_factory=LoglinearPriors)
-    anonymous_mu: float = 0.0
-    anonymous_sd: float = Field(10.0, gt=0)
-    cell_mu: float = 0.0
-    cell_sd: float = Field(10.0, gt=0)
+    anonymous_mu: PriorMean = 0.0
+    anonymous_sd: PriorSd = 10.0
+    cell_mu: PriorMean = 0.0
+    cell_sd: PriorSd = 10.0
     dependence: DependencePrior = Field(default_factory=DependencePrior)
     mismatch: MismatchPrior = Field(default_factory=MismatchPrior)
     pooling: PoolingSpec | None = None
@@ -189,14 +195,14 @@ class LatentClassSpec(Strict):
     name: str = "latent-class"
     description: str = ""
     n_classes: int = Field(10, ge=1, le=50)
-    alpha_shape: float = Field(0.25, gt=0)
-    alpha_rate: float = Field(0.25, gt=0)
-    capture_a: float = Field(1.0, gt=0)
-    capture_b: float = Field(1.0, gt=0)
+    alpha_shape: Shape = 0.25
+    alpha_rate: Shape = 0.25
+    capture_a: Shape = 1.0
+    capture_b: Shape = 1.0
     sampler: Literal["tempering", "nuts"] = "tempering"
     temperatures: int = Field(10, ge=1, le=64)
-    min_beta: float = Field(0.03, gt=0, le=1)
-    trajectory: float = Field(2.0, gt=0)
+    min_beta: float = Field(0.03, ge=1e-4, le=1)
+    trajectory: float = Field(2.0, ge=0.01, le=100)
     max_leapfrog: int = Field(128, ge=1, le=4096)
     target_accept: float | None = Field(None, gt=0, lt=1)
 
@@ -210,11 +216,11 @@ class SamplerSettings(Strict):
     """How to sample: NUTS with PyMC (``auto``/``pymc``) or nutpie (compiled once per structure,
     then reused: the faster choice for many fits of one model in one process)."""
 
-    draws: int = Field(1000, ge=10)
-    tune: int = Field(1000, ge=0)
-    chains: int = Field(4, ge=1)
-    cores: int | None = Field(None, ge=1)
-    seed: int = Field(20261125, ge=0)
+    draws: int = Field(1000, ge=10, le=10**6)
+    tune: int = Field(1000, ge=0, le=10**6)
+    chains: int = Field(4, ge=1, le=64)
+    cores: int | None = Field(None, ge=1, le=1024)
+    seed: Seed = 20261125
     backend: Literal["auto", "pymc", "nutpie"] = "auto"
     target_accept: float = Field(0.9, gt=0, lt=1)
     progressbar: bool = False

@@ -373,7 +373,11 @@ def _run_groups(jobs: list, sizes: list[int], iterations: int, cores: int) -> li
                 return [_run_group(job) for job in jobs]
             from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-            with ProcessPoolExecutor(len(jobs), mp_context=mp.get_context(method)) as pool:
+            from .workers import worker_context
+
+            # workers die with their parent: a killed run leaves no sampler behind
+            context = worker_context() or mp.get_context(method)
+            with ProcessPoolExecutor(len(jobs), mp_context=context) as pool:
                 futures = [pool.submit(_run_group, job) for job in jobs]
                 pending = set(futures)
                 while pending:

@@ -526,6 +526,45 @@ def resolve_grid(spec: AveragingSpec, n_obs: int) -> int:
     return (spec.grid_multiplier - 1) * n_obs
 
 
+#: Bytes per grid point and per column of subset terms (t_s on the kept span, the graphs' own
+#: pmfs, the work arrays), a bound: 6 lists (64 columns plus 40 kept graphs) on 176,306
+#: observed people (2.6 million grid points) peaked at 2.0 kB per grid point, this gives 3.3 kB.
+BYTES_PER_CELL = 32
+
+
+def memory_estimate(k: int, n_grid: int, spec: AveragingSpec) -> int:
+    """Upper estimate of the peak memory (bytes) of averaging over ``k`` lists on ``n_grid``
+    values of n0: the subset columns (all 2**K for exact search, at most 64 + 32 K for the
+    graphs MC3 visits) plus the graphs whose own pmf is kept, each a float64 grid column,
+    times the work arrays."""
+    columns = 2**k if k <= spec.max_lists_exact and spec.search != "mc3" else min(2**k, 64 + 32 * k)
+    return BYTES_PER_CELL * n_grid * (columns + 3 * spec.top_models + 10)
+
+
+def available_memory() -> int | None:
+    """Bytes the kernel says can still be allocated without swapping (Linux), else None."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_memory(k: int, n_grid: int, spec: AveragingSpec) -> None:
+    """Refuse, before any work, an averaging run that would not fit in this machine's memory
+    (rather than be killed by the kernel an hour in)."""
+    need, have = memory_estimate(k, n_grid, spec), available_memory()
+    if have is not None and need > 0.8 * have:
+        raise InputError(
+            f"model averaging over {k} lists on a grid of {n_grid:,} values of N needs about "
+            f"{need / 2**30:.1f} GiB, more than the {have / 2**30:.1f} GiB of memory available: "
+            "lower grid_multiplier or set nmissing_max, or use the loglinear family"
+        )
+
+
 def average_counts(
     lists: tuple[str, ...] | list[str],
     counts: np.ndarray,
@@ -540,9 +579,10 @@ def average_counts(
     if k > MAX_LISTS:
         raise InputError(f"model averaging handles at most {MAX_LISTS} lists, got {k}")
     delta = spec.delta if spec.delta is not None else default_delta(k)
+    n_grid = resolve_grid(spec, int(np.asarray(counts).sum())) + 1
+    check_memory(k, n_grid, spec)
     terms = SubsetTerms(full_counts(counts), k, delta, spec.prior_n)
     n_obs = int(round(terms.n))
-    n_grid = resolve_grid(spec, n_obs) + 1
     search = spec.search
     if search == "auto":
         search = "exact" if k <= spec.max_lists_exact else "mc3"

@@ -40,6 +40,11 @@ DryRunOpt = Annotated[
     typer.Option("--dry-run", help="Check the config, data and output folder; say what would "
                  "run and how long it should take; fit nothing."),
 ]
+AllowOpt = Annotated[
+    bool,
+    typer.Option("--allow-unconverged", help="Exit 0 even when the fit's convergence checks "
+                 "fail (default: exit 3; warnings are printed and in summary.json either way)."),
+]
 
 
 def _fail(message: str) -> None:
@@ -86,6 +91,7 @@ def run_cmd(
         ),
     ] = False,
     dry_run: DryRunOpt = False,
+    allow_unconverged: AllowOpt = False,
 ) -> None:
     """Run one scenario (or a sweep) and write its results folder."""
     from ..data import resolve
@@ -112,6 +118,9 @@ def run_cmd(
         )
     except InputError as exc:
         _fail(str(exc))
+    from .. import gate
+
+    gate.enforce(allow_unconverged)
 
 
 @scenario_app.command("compare")
@@ -125,8 +134,10 @@ def compare_cmd(
     ] = None,
     force: ForceOpt = False,
     dry_run: DryRunOpt = False,
+    allow_unconverged: AllowOpt = False,
 ) -> None:
     """Several scenarios side by side: a table with intervals and a plot."""
+    from .. import gate
     from ..data import resolve
     from .run import compare
 
@@ -140,6 +151,7 @@ def compare_cmd(
         compare(configs, out=out, force=force, console=Console())
     except InputError as exc:
         _fail(str(exc))
+    gate.enforce(allow_unconverged)
 
 
 @scenario_app.command("interventions")

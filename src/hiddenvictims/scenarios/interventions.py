@@ -77,7 +77,9 @@ class ChatReach(_Step):
     """Make the chat easier to find: P(reach chat | pattern on the other lists) x multiplier."""
 
     kind: Literal["chat_reach"]
-    multiplier: float = Field(ge=0, description="1 = no change, 2 = twice as findable, 0 = closed.")
+    multiplier: float = Field(
+        ge=0, le=1e3, description="1 = no change, 2 = twice as findable, 0 = closed."
+    )
     list: str | None = Field(None, description="Anonymous list to act on (default: the only one).")
 
 
@@ -100,8 +102,8 @@ class RegisterDetection(_Step):
     """Better detection by reporting organisations: P(on list | other lists) x multiplier."""
 
     kind: Literal["register_detection"]
-    multipliers: dict[str, float] = Field(
-        min_length=1, description="Register list -> multiplier (>= 0)."
+    multipliers: dict[str, Annotated[float, Field(ge=0, le=1e3)]] = Field(
+        min_length=1, description="Register list -> multiplier (0 to 1000)."
     )
 
 

@@ -304,6 +304,7 @@ def fit_capture(prep: Prepared, cache: dict | None = None) -> Fitted:
     layout = Layout.of(draws, roles.referral_to)
     if prep.layout is None:
         check_against(layout, prep.cfg, prep.source)
+    estimate.warnings()  # the convergence gate (hiddenvictims.gate) hears of every fit
     fitted = Fitted(estimate, draws, roles)
     if cache is not None:
         cache[key] = fitted

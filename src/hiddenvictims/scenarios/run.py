@@ -22,6 +22,7 @@ import pandas as pd
 import xarray as xr
 from rich.console import Console
 
+from .. import gate
 from ..config import config_hash
 from ..constants import INTERVAL_PROB
 from ..errors import InputError
@@ -181,6 +182,7 @@ def write_scenario(result: ScenarioResult, prep: Prepared, target: Path, force: 
             "rows": _rows(result.summary),
             "fit": _rows(result.fitted.estimate.summary()),
             "notes": result.notes,
+            "diagnostics": {"warnings": result.fitted.estimate.warnings()},
         }
         if result.precision is not None:
             result.precision.to_csv(tmp / "precision.csv", index=False)
@@ -302,6 +304,10 @@ def print_result(result: ScenarioResult, console: Console) -> None:
             console.print(f"[bold yellow]warning:[/bold yellow] {warning}", soft_wrap=True)
     for note in result.notes:
         console.print(f"[cyan]note:[/cyan] {note}", soft_wrap=True)
+    fit_warnings = result.fitted.estimate.warnings()
+    for warning in fit_warnings:
+        console.print(f"[bold yellow]warning (fit):[/bold yellow] {warning}", soft_wrap=True)
+    gate.shown(fit_warnings)
 
 
 def _rich(frame: pd.DataFrame, title: str, labels: int = 1):
@@ -371,6 +377,7 @@ def run_sweep(
         if capture_file.exists() and fit_file.exists():
             draws = load_capture(capture_file)
             fit_info = json.loads(fit_file.read_text())
+            gate.record("fit", fit_info.get("warnings", []))
             if console is not None:
                 console.print(
                     f"resuming the sweep from {checkpoint.folder} (posterior draws reused)"
@@ -383,6 +390,7 @@ def run_sweep(
                 "referral_to": fitted.roles.referral_to,
                 "fit": _rows(fitted.estimate.summary()),
                 "notes": list(fitted.estimate.notes),
+                "warnings": fitted.estimate.warnings(),
             }
             save_capture(draws, capture_file)
             write_json(fit_file, fit_info)
@@ -448,6 +456,7 @@ def run_sweep(
                 "baseline": _rows(baseline),
                 "fit": fit_info["fit"],
                 "notes": notes,
+                "diagnostics": {"warnings": fit_info.get("warnings", [])},
             },
         )
         if cfg.output.plots:

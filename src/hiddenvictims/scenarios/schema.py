@@ -108,13 +108,13 @@ class PrecisionSection(Strict):
 
     enabled: bool = False
     replicates: int = Field(20, ge=2, le=1000)
-    draws: int = Field(500, ge=50)
-    tune: int = Field(500, ge=0)
-    chains: int = Field(2, ge=1)
+    draws: int = Field(500, ge=50, le=10**6)
+    tune: int = Field(500, ge=0, le=10**6)
+    chains: int = Field(2, ge=1, le=64)
     backend: Literal["auto", "pymc", "nutpie"] = Field(
         "auto", description="nutpie compiles once and reuses the compiled model for every refit."
     )
-    seed: int | None = Field(None, ge=0, description="Default: sampler.seed + 1.")
+    seed: int | None = Field(None, ge=0, lt=2**32, description="Default: sampler.seed + 1.")
 
 
 class SweepAxis(Strict):
