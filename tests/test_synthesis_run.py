@@ -32,11 +32,11 @@ def run_dir(tmp_path_factory):
     cfg.write_text(text)
     proc = subprocess.run([sys.executable, "-m", "hiddenvictims.cli", "run", str(cfg), *ALLOW],
                           capture_output=True, text=True, timeout=900)
-    assert proc.returncode in (0, 3), proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stderr[-2000:]
     return out, proc
 
 
-ALLOW: list[str] = []
+ALLOW = ["--allow-unconverged"]  # short chains
 
 
 def test_every_output_is_written(run_dir):

@@ -194,8 +194,15 @@ def run_synthesis(config_path: str | Path, out: str | Path | None = None, force:
                 "seconds": time.perf_counter() - clock}
     write_results(target, force, cfg, path, prep, ds, table, contributions, conflicts, diag, bounds, figures,
                   result, fit_info)
+    from ... import gate
+    from .synthesis_report import fit_warnings
+
+    warnings = fit_warnings(diag, fit_info)
+    gate.record(cfg.model.name, warnings)
     if console is not None:
         from .synthesis_report import print_summary
+
+        gate.shown(warnings)
 
         print_summary(console, cfg, table, contributions, conflicts, diag, fit_info)
         console.print(f"results written to {target}")
