@@ -25,11 +25,11 @@ warnings.filterwarnings("ignore")
 import pandas as pd  # noqa: E402
 
 from hiddenvictims import graphs  # noqa: E402
+from hiddenvictims.core.io import read_table  # noqa: E402
+from hiddenvictims.core.spec import AveragingSpec, SamplerSettings  # noqa: E402
 from hiddenvictims.data import benchmark_path  # noqa: E402
 from hiddenvictims.families import fit  # noqa: E402
 from hiddenvictims.families.averaging import average_counts  # noqa: E402
-from hiddenvictims.io import read_table  # noqa: E402
-from hiddenvictims.spec import AveragingSpec, SamplerSettings  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "averaging.json"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "benchmarks"

@@ -20,11 +20,11 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
+from hiddenvictims.core.io import read_table  # noqa: E402
+from hiddenvictims.core.spec import LoglinearSpec, SamplerSettings  # noqa: E402
+from hiddenvictims.core.table import make_table  # noqa: E402
 from hiddenvictims.data import benchmark_path  # noqa: E402
 from hiddenvictims.families import fit  # noqa: E402
-from hiddenvictims.io import read_table  # noqa: E402
-from hiddenvictims.spec import LoglinearSpec, SamplerSettings  # noqa: E402
-from hiddenvictims.table import make_table  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "core.json"
 TWO_WAY = LoglinearSpec(interactions=["all-two-way"])

@@ -14,10 +14,10 @@ from pathlib import Path
 
 warnings.filterwarnings("ignore")
 
+from hiddenvictims.core.io import read_table  # noqa: E402
+from hiddenvictims.core.spec import SamplerSettings, load_model_spec  # noqa: E402
 from hiddenvictims.data import benchmark_names, benchmark_path  # noqa: E402
 from hiddenvictims.families import fit  # noqa: E402
-from hiddenvictims.io import read_table  # noqa: E402
-from hiddenvictims.spec import SamplerSettings, load_model_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(__file__).parent / "results"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from hiddenvictims.core.io import read_table
+from hiddenvictims.core.spec import SamplerSettings
+from hiddenvictims.core.table import CaptureTable
 from hiddenvictims.data import benchmark_path
-from hiddenvictims.io import read_table
-from hiddenvictims.spec import SamplerSettings
-from hiddenvictims.table import CaptureTable
 
 #: The shared benchmark folder (beside the repository), found from this file, never the cwd.
 BENCHMARKS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "benchmarks"

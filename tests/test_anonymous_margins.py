@@ -12,12 +12,12 @@ import arviz as az
 import numpy as np
 import pytest
 
-from hiddenvictims import netherlands as nl
-from hiddenvictims.anonymous_data import two_source
-from hiddenvictims.errors import InputError
+from hiddenvictims.core.anonymous_data import two_source
+from hiddenvictims.core.errors import InputError
+from hiddenvictims.core.spec import AnonymousSpec, SamplerSettings
 from hiddenvictims.families import anonymous as an
 from hiddenvictims.families import anonymous_lik as lik
-from hiddenvictims.spec import AnonymousSpec, SamplerSettings
+from hiddenvictims.studies.netherlands import pipeline as nl
 
 Z_MC = 4.0
 QUANTILES = (0.025, 0.5, 0.975)
@@ -75,7 +75,7 @@ def test_pooled_margin_coordinates_have_unit_jacobian():
 def test_margins_need_one_linked_list():
     from conftest import load_benchmark
 
-    from hiddenvictims.anonymous_data import from_table
+    from hiddenvictims.core.anonymous_data import from_table
 
     data, _, _ = from_table(load_benchmark("netherlands_2010_2015_6lists"), "I")
     with pytest.raises(InputError, match="one linked list"):

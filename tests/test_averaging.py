@@ -24,14 +24,19 @@ import pandas as pd
 import pytest
 from scipy.special import gammaln
 
-from hiddenvictims import graphs
-from hiddenvictims.errors import InputError
+from hiddenvictims.core import graphs
+from hiddenvictims.core.errors import InputError
+from hiddenvictims.core.io import read_table
+from hiddenvictims.core.spec import (
+    AveragingSpec,
+    SamplerSettings,
+    load_model_spec,
+    parse_model_spec,
+)
+from hiddenvictims.core.summary import pmf_quantile
+from hiddenvictims.core.table import make_table
 from hiddenvictims.families import FAMILIES, fit
 from hiddenvictims.families.averaging import average_counts
-from hiddenvictims.io import read_table
-from hiddenvictims.spec import AveragingSpec, SamplerSettings, load_model_spec, parse_model_spec
-from hiddenvictims.summary import pmf_quantile
-from hiddenvictims.table import make_table
 
 BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "benchmarks"
 ROOT = Path(__file__).resolve().parents[1]

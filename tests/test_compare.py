@@ -8,9 +8,9 @@ import numpy as np
 from typer.testing import CliRunner
 
 from hiddenvictims.cli import app
-from hiddenvictims.compare import comparison_frame, spread_sentence
-from hiddenvictims.estimate import make_estimate
-from hiddenvictims.table import make_table
+from hiddenvictims.core.estimate import make_estimate
+from hiddenvictims.core.table import make_table
+from hiddenvictims.families.compare import comparison_frame, spread_sentence
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 

@@ -15,6 +15,15 @@ from conftest import load_benchmark
 from scipy import integrate, stats
 from scipy.special import expit, gammaln
 
+from hiddenvictims.core.simulate import simulate_population
+from hiddenvictims.core.spec import (
+    LatentClassSpec,
+    LoglinearSpec,
+    SamplerSettings,
+    load_model_spec,
+    parse_model_spec,
+)
+from hiddenvictims.core.table import make_table, pattern_matrix
 from hiddenvictims.families import fit, latent_class
 from hiddenvictims.families.latent_class import (
     CLASS_DIM,
@@ -25,15 +34,6 @@ from hiddenvictims.families.latent_class import (
     log_weights,
     model_data,
 )
-from hiddenvictims.simulate import simulate_population
-from hiddenvictims.spec import (
-    LatentClassSpec,
-    LoglinearSpec,
-    SamplerSettings,
-    load_model_spec,
-    parse_model_spec,
-)
-from hiddenvictims.table import make_table, pattern_matrix
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -64,7 +64,7 @@ def test_spec_defaults_are_lcmcr_and_toml_loads():
 
 
 def test_spec_rejects_unknown_key_with_hint():
-    from hiddenvictims.errors import InputError
+    from hiddenvictims.core.errors import InputError
 
     with pytest.raises(InputError, match="n_class"):
         parse_model_spec({"family": "latent_class", "n_class": 4}, "m.toml")

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from hiddenvictims.diagnostics import quantile_mcse
 from hiddenvictims.cli import app
+from hiddenvictims.core.diagnostics import quantile_mcse
 
 runner = CliRunner()
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "netherlands-baseline.toml"

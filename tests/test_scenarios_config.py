@@ -9,11 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from hiddenvictims.cli import app
-from hiddenvictims.errors import InputError
+from hiddenvictims.core.errors import InputError
+from hiddenvictims.core.testing import fake_capture_draws
 from hiddenvictims.scenarios.forward import scenario_outcomes
 from hiddenvictims.scenarios.pipeline import prepare
 from hiddenvictims.scenarios.schema import load_scenario, sweep_cells
-from hiddenvictims.testing import fake_capture_draws
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import BENCHMARKS_DIR, load_benchmark
 
+from hiddenvictims.core.io import read_table
+from hiddenvictims.core.table import make_table, pattern_index, pattern_labels, pattern_matrix
 from hiddenvictims.data import benchmark_names, benchmark_path
-from hiddenvictims.io import read_table
-from hiddenvictims.table import make_table, pattern_index, pattern_labels, pattern_matrix
 
 # n observed per table, from the benchmark README.
 N_OBSERVED = {
@@ -82,7 +82,7 @@ def test_structural_zeros_from_inactive_lists():
 
 
 def test_positive_count_in_structural_zero_is_rejected():
-    from hiddenvictims.errors import InputError
+    from hiddenvictims.core.errors import InputError
 
     with pytest.raises(InputError, match="inactive list"):
         make_table(["A", "B"], np.array([[1, 2, 3]]), strata={"s": ["x"]}, active=np.array([[True, False]]))

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from .errors import InputError
+from .core.errors import InputError
 
 app = typer.Typer(
     name="hiddenvictims",
@@ -72,8 +72,8 @@ def _fail(message: str) -> None:
 
 def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | None, force: bool):
     """Validate the output folder and read the table; InputError on any problem."""
-    from .io import read_table
-    from .results import check_writable
+    from .core.io import read_table
+    from .core.results import check_writable
 
     if fmt not in ("auto", "patterns", "records"):
         raise InputError(f"--format must be auto, patterns or records, not '{fmt}'")
@@ -83,13 +83,13 @@ def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | No
 
 
 def _sampler(seed: int, draws: int | None, tune: int | None, chains: int | None, backend: str | None):
-    from .spec import SamplerSettings
+    from .core.spec import SamplerSettings
 
     values = {"seed": seed, "progressbar": sys.stderr.isatty()}
     for key, value in (("draws", draws), ("tune", tune), ("chains", chains), ("backend", backend)):
         if value is not None:
             values[key] = value
-    from . import config
+    from .core import config
 
     return config.parse(SamplerSettings, values, "command line")
 
@@ -111,16 +111,16 @@ def fit(
     force: ForceOpt = False,
 ) -> None:
     """Fit one model to a capture table and print the posterior of the population size."""
+    from .core.results import save_estimate
+    from .core.spec import load_model_spec
     from .families import fit as fit_family
-    from .results import save_estimate
-    from .spec import load_model_spec
 
     try:
         table = _read_checked(data, fmt, strata, out, force)
         spec = load_model_spec(model)
         sampler = _sampler(seed, draws, tune, chains, backend)
         estimate = fit_family(table, spec, sampler)
-        from .console import print_estimate
+        from .report.console import print_estimate
 
         print_estimate(estimate)
         if out is not None:
@@ -163,8 +163,8 @@ def compare(
     force: ForceOpt = False,
 ) -> None:
     """Fit several models to one table and show their estimates side by side (spread first)."""
-    from .compare import compare_models, default_specs, plot_comparison, specs_from_files
-    from .results import atomic_dir, versions, write_json
+    from .core.results import atomic_dir, versions, write_json
+    from .families.compare import compare_models, default_specs, plot_comparison, specs_from_files
 
     try:
         table = _read_checked(data, fmt, strata, out, force)
@@ -175,7 +175,7 @@ def compare(
         _fail(str(exc))
     frame = comparison.frame()
     console = Console()
-    from .console import print_comparison
+    from .report.console import print_comparison
 
     title = f"{data.name}: {table.n_observed:,} observed on {table.n_lists} lists"
     print_comparison(frame, comparison.spread_sentence(), title, console)
@@ -195,8 +195,8 @@ def compare(
 @app.command()
 def datasets() -> None:
     """List the public aggregate tables bundled with the package (usable as data.bundled)."""
+    from .core.io import read_table
     from .data import benchmark_names, benchmark_path
-    from .io import read_table
 
     console = Console()
     for name in benchmark_names():
@@ -204,7 +204,7 @@ def datasets() -> None:
         console.print(f"{name:34s} {t.n_lists} lists  {t.n_observed:>6,} observed  ({', '.join(t.lists)})")
 
 
-from .scenarios.cli import scenario_app  # noqa: E402  (issue 5: `hiddenvictims scenario ...`)
+from .scenario_cli import scenario_app  # noqa: E402  (issue 5: `hiddenvictims scenario ...`)
 
 app.add_typer(scenario_app, name="scenario")
 

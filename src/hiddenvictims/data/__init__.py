@@ -14,7 +14,7 @@ def benchmark_names() -> list[str]:
 
 def benchmark_path(name: str) -> Path:
     """Path of a bundled benchmark table by name (``uk_2013_6lists``)."""
-    from ..errors import InputError, did_you_mean
+    from ..core.errors import InputError, did_you_mean
 
     names = benchmark_names()
     if name not in names:

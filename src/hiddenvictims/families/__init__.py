@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..estimate import Estimate
-from ..spec import SamplerSettings
-from ..table import CaptureTable
+from ..core.estimate import Estimate
+from ..core.spec import SamplerSettings
+from ..core.table import CaptureTable
 from . import anonymous, averaging, latent_class, loglinear
 
 FAMILIES: dict[str, Callable[..., Estimate]] = {

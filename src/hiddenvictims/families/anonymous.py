@@ -27,21 +27,22 @@ import arviz as az
 import numpy as np
 import pymc as pm
 import xarray as xr
+
 try:  # pytensor >= 2.31 moved it; older releases keep it in graph.basic
     from pytensor.graph.traversal import ancestors
 except ImportError:  # pragma: no cover - depends on the installed pytensor
     from pytensor.graph.basic import ancestors
 from scipy import optimize
 
-from ..anonymous_data import AnonymousData, AnonymousSource
-from ..capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws, full_pattern_labels
-from ..constants import PATTERN_DIM, TERM_DIM
-from ..errors import InputError
-from ..estimate import Estimate
-from ..spec import AnonymousSpec, SamplerSettings
-from ..table import pattern_matrix
+from ..core.anonymous_data import AnonymousData, AnonymousSource, known_range
+from ..core.capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws, full_pattern_labels
+from ..core.constants import PATTERN_DIM, TERM_DIM
+from ..core.errors import InputError
+from ..core.estimate import Estimate
+from ..core.spec import AnonymousSpec, SamplerSettings
+from ..core.table import pattern_matrix
+from ..core.terms import design_matrix, resolve_terms, term_name
 from . import anonymous_lik as lik
-from .loglinear import design_matrix, resolve_terms, term_name
 
 FAMILY = "anonymous"
 KIND_N, KIND_REG, KIND_ANON = 0, 1, 2
@@ -532,7 +533,7 @@ def structure_key(prep: Prepared) -> tuple:
 def fit(data: AnonymousData, spec: AnonymousSpec, sampler: SamplerSettings,
         prior_draws: int = 4000) -> Estimate:
     """Fit the anonymous-list model; returns an Estimate (N per stratum, shares, prior draws)."""
-    from ..sampling import sample
+    from ..inference.sampling import sample
 
     prep = prepare(data, spec)
     mode, hess = posterior_mode(prep.logp_sampled, prep.sample_dim)
@@ -801,16 +802,14 @@ def observed_from_patterns(data: AnonymousData, counts: np.ndarray, rates: tuple
     """What the sources would publish about a simulated population, in the layout of ``data``.
 
     ``counts`` are full-pattern counts (*strata, 2**(K+1)) over (linked lists..., anonymous
-    list), the anonymous list the last bit (:class:`~hiddenvictims.capture.CaptureDraws` order).
+    list), the anonymous list the last bit (:class:`~hiddenvictims.core.capture.CaptureDraws` order).
     Nobody sees that table: the linked lists give their pattern counts (or only their totals
     over the group dim, as in ``data``), the anonymous list only its totals, and its members
     "known elsewhere" only where ``data`` has that figure. A self-report is simulated as
     Bin(k, s) + Bin(T - k, f) with (s, f) = ``rates`` and published as a whole percentage
-    "first disclosure" (the range :func:`~hiddenvictims.netherlands.known_range` reads back).
+    "first disclosure" (the range :func:`~hiddenvictims.core.anonymous_data.known_range` reads back).
     A figure missing in ``data`` stays missing, so the refit has the same structure.
     """
-    from ..netherlands import known_range
-
     src = data.anonymous
     k = len(data.linked_lists)
     strata = data.strata

@@ -21,12 +21,13 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy.special import gammaln
 
-from ..constants import TERM_DIM
-from ..errors import InputError
-from ..estimate import Estimate, make_estimate
-from ..spec import AnonymousSpec, SamplerSettings
-from ..table import CaptureTable, make_table, pattern_index, pattern_matrix
-from .loglinear import design_matrix, posterior_mode, resolve_terms, term_name, whitening
+from ..core.constants import TERM_DIM
+from ..core.errors import InputError
+from ..core.estimate import Estimate, make_estimate
+from ..core.spec import AnonymousSpec, SamplerSettings
+from ..core.table import CaptureTable, make_table, pattern_index, pattern_matrix
+from ..core.terms import design_matrix, resolve_terms, term_name
+from .loglinear import posterior_mode, whitening
 
 
 def reorder(table: CaptureTable, anonymous: str) -> CaptureTable:
@@ -62,7 +63,7 @@ def reference_design(n_linked: int, spec: AnonymousSpec, linked: tuple[str, ...]
 
 def fit_reference(table: CaptureTable, anonymous: str, spec: AnonymousSpec, sampler: SamplerSettings) -> Estimate:
     """Fit the single-theta log-linear model to the fully linked table (anonymous list last)."""
-    from ..sampling import sample
+    from ..inference.sampling import sample
 
     table = reorder(table, anonymous)
     linked = table.lists[:-1]

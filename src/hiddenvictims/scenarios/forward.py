@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws
-from ..constants import INTERVAL_PROB, STRATUM_DIM, interval_quantiles
-from ..errors import InputError
+from ..core.capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws
+from ..core.constants import INTERVAL_PROB, STRATUM_DIM, interval_quantiles
+from ..core.errors import InputError
 from .interventions import Layout, Plan, apply_plan, bit_view, compile_plan, parse_interventions
 
 OUTCOMES = ("reached_chat", "registered", "reached_any", "hidden", "chat_not_registered")

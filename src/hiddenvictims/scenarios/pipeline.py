@@ -22,13 +22,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .. import capture
-from ..capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws
-from ..config import Strict, config_hash, parse
-from ..errors import InputError, did_you_mean
-from ..estimate import Estimate
-from ..runconfig import load_spec, load_table
-from ..table import CaptureTable
+from ..core import capture
+from ..core.capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws
+from ..core.config import Strict, config_hash, parse
+from ..core.errors import InputError, did_you_mean
+from ..core.estimate import Estimate
+from ..core.runconfig import load_spec, load_table
+from ..core.table import CaptureTable
 from .interventions import Layout, compile_plan
 from .schema import RolesSection, ScenarioConfig, fit_section, load_scenario
 
@@ -159,7 +159,7 @@ def _load_run(cfg: Any, base: Path, source: str) -> tuple[Any, Any]:
 
 def _load_netherlands(cfg: Any, base: Path, source: str) -> tuple[Any, Any]:
     """The Dutch baseline (issue 4): bundled register and chat figures, the anonymous model."""
-    from ..netherlands import dutch_data
+    from ..studies.netherlands.pipeline import dutch_data
 
     return dutch_data(tuple(cfg.years)), cfg.model
 

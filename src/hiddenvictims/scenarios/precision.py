@@ -25,11 +25,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..capture import CaptureDraws
-from ..constants import INTERVAL_PROB, interval_quantiles
-from ..errors import InputError
-from ..estimate import Estimate
-from ..spec import SamplerSettings
+from ..core.capture import CaptureDraws
+from ..core.constants import INTERVAL_PROB, interval_quantiles
+from ..core.errors import InputError
+from ..core.estimate import Estimate
+from ..core.spec import SamplerSettings
 from .forward import Engine
 
 
@@ -37,9 +37,9 @@ def _refit_loglinear(
     estimate: Estimate, counts: np.ndarray, sampler: SamplerSettings
 ) -> np.ndarray:
     """Refit the estimate's log-linear model to full-pattern counts (*strata, 2**K); N draws."""
+    from ..core.spec import LoglinearSpec
+    from ..core.table import make_table, pattern_matrix
     from ..families import fit as fit_family
-    from ..spec import LoglinearSpec
-    from ..table import make_table, pattern_matrix
 
     table = estimate.table
     observed = counts[..., 1:]

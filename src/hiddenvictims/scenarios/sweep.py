@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..config import config_hash
-from ..constants import INTERVAL_PROB
-from ..errors import InputError
+from ..core.config import config_hash
+from ..core.constants import INTERVAL_PROB
+from ..core.errors import InputError
 from .forward import STATS, Engine
 from .interventions import compile_plan, parse_interventions
 from .schema import set_path

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..constants import INTERVAL_PROB
-from .forward import TOTAL
+from ..core.constants import INTERVAL_PROB
+from ..scenarios.forward import TOTAL
 
 LANGUAGES = ("en", "nl")
 

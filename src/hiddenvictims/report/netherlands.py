@@ -1,6 +1,6 @@
 """Plain-language reports (English and Dutch) and the results folder of the Dutch baseline run.
 
-No computation of estimates here: tables come from :mod:`hiddenvictims.netherlands`; this module
+No computation of estimates here: tables come from :mod:`hiddenvictims.studies.netherlands.pipeline`; this module
 formats them (small counts suppressed), writes the files atomically and prints a terminal table.
 """
 
@@ -11,9 +11,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .constants import INTERVAL_PROB, SMALL_COUNT_SUPPRESS
-from .netherlands import YEAR, change_summary, dutch_figures, mc_error_summary, prior_posterior_table
-from .results import atomic_dir, manifest_record, summary_record, write_json
+from ..core.constants import INTERVAL_PROB, SMALL_COUNT_SUPPRESS
+from ..core.results import atomic_dir, manifest_record, summary_record, write_json
+from ..studies.netherlands.pipeline import (
+    YEAR,
+    change_summary,
+    dutch_figures,
+    mc_error_summary,
+    prior_posterior_table,
+)
 
 PCT = int(round(100 * INTERVAL_PROB))
 
@@ -135,7 +141,7 @@ def mc_error_sentence(table: pd.DataFrame, lang: str) -> str:
 
 
 def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: str) -> str:
-    """The English or Dutch report; ``table`` is :func:`~hiddenvictims.netherlands.year_table` of the fit."""
+    """The English or Dutch report; ``table`` is :func:`~hiddenvictims.studies.netherlands.pipeline.year_table` of the fit."""
     post = estimate.posterior
     figures = dutch_figures(tuple(cfg.years))
     sentence = quotable(post, figures, lang)
@@ -242,7 +248,7 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
 def write_outputs(target: Path, force: bool, estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg,
                   config_path: Path) -> Path:
     """Write the results folder atomically: fit, tables, plot, reports, manifest."""
-    from .sensitivity import plot_sensitivity
+    from ..studies.netherlands.sensitivity import plot_sensitivity
 
     config = {"run": cfg.model_dump(mode="json"), "config_file": str(config_path)}
     with atomic_dir(target, force=force) as tmp:

@@ -76,8 +76,8 @@ def full_pattern_labels(n_lists: int) -> list[str]:
 
 def from_loglinear(estimate, register: tuple[str, ...] | None = None) -> CaptureDraws:
     """CaptureDraws of a log-linear Estimate: p(pattern) = mu(pattern) / sum mu, N from draws."""
-    from .families.loglinear import design_matrix, resolve_terms
     from .spec import LoglinearSpec
+    from .terms import design_matrix, resolve_terms
 
     table = estimate.table
     spec = LoglinearSpec.model_validate(estimate.model)

@@ -3,7 +3,7 @@
 Conventions
 -----------
 * Vertex ``v`` (0-based list position) is bit ``1 << (K - 1 - v)`` of a *vertex-set mask*: the
-  first list is the most significant bit, as in :func:`hiddenvictims.table.pattern_index`, so
+  first list is the most significant bit, as in :func:`hiddenvictims.core.table.pattern_index`, so
   a subset of lists and a capture pattern share one integer code.
 * Edge ``e`` is the ``e``-th pair ``(i, j)``, ``i < j``, in lexicographic order; a graph is an
   *edge mask* with bit ``1 << e`` set for each edge present.

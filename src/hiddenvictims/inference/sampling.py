@@ -23,7 +23,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
-from .spec import SamplerSettings
+from ..core.spec import SamplerSettings
 
 _COMPILED: dict[Hashable, Any] = {}
 _LOCK = threading.Lock()
@@ -37,7 +37,7 @@ def resolve_backend(settings: SamplerSettings) -> str:
     if settings.backend == "auto":
         return "pymc"
     if settings.backend == "nutpie" and not nutpie_available():
-        from .errors import InputError
+        from ..core.errors import InputError
 
         raise InputError("sampler.backend = 'nutpie' but nutpie is not installed (pip install nutpie)")
     return settings.backend

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .constants import INTERVAL_PROB, TERM_DIM, interval_quantiles
-from .spec import AnonymousSpec, DependencePrior, InformativePrior, MismatchPrior
+from ...core.constants import INTERVAL_PROB, TERM_DIM, interval_quantiles
+from ...core.spec import AnonymousSpec, DependencePrior, InformativePrior, MismatchPrior
 
 SENSITIVITY_COLUMNS = ["dependence", "mismatch", "evidence", "quantity", "stratum", "median", "lower",
                        "upper", "ess", "pareto_k"]
@@ -58,8 +58,8 @@ def mismatch_log_lik(estimate, mismatch: MismatchPrior) -> np.ndarray:
     s and f are integrated out, so the mismatch prior acts only through this factor of the
     augmented posterior of (parameters, K): changing it reweights the draws exactly.
     """
-    from .families import anonymous as an
-    from .families import anonymous_lik as lik
+    from ...families import anonymous as an
+    from ...families import anonymous_lik as lik
 
     post = estimate.posterior
     n = post.sizes["chain"] * post.sizes["draw"]
@@ -82,8 +82,8 @@ def mismatch_log_lik(estimate, mismatch: MismatchPrior) -> np.ndarray:
 
 def evidence_log_prior(estimate, evidence: Sequence[InformativePrior]) -> np.ndarray:
     """Sum of evidence-prior log densities per draw (flattened), from the coefficient draws."""
-    from .families import anonymous as an
-    from .families import anonymous_lik as lik
+    from ...families import anonymous as an
+    from ...families import anonymous_lik as lik
 
     post = estimate.posterior
     n = post.sizes["chain"] * post.sizes["draw"]

@@ -70,7 +70,7 @@ def resolve(base: Path, relative: str) -> Path:
 
 def load_table(section: DataSection, base: Path) -> CaptureTable:
     if section.bundled is not None:
-        from .data import benchmark_path
+        from ..data import benchmark_path
 
         path = benchmark_path(section.bundled)
     else:

@@ -8,10 +8,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from .constants import INTERVAL_PROB
+from ..core.constants import INTERVAL_PROB
 
 if TYPE_CHECKING:
-    from .estimate import Estimate
+    from ..core.estimate import Estimate
 
 LABELS = {"N": "population N", "N_hidden": "hidden (never listed)", "observed_share": "share observed"}
 

@@ -1,4 +1,4 @@
-"""``hiddenvictims scenario ...``: thin commands over :mod:`hiddenvictims.scenarios.run`.
+"""``hiddenvictims scenario ...``: thin commands over :mod:`hiddenvictims.scenario_runner`.
 
 Mounted in the main CLI as ``app.add_typer(scenario_app, name="scenario")``. Bad input ends in
 one line on stderr and exit code 2, with nothing written.
@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..errors import InputError
+from .core.errors import InputError
 
 scenario_app = typer.Typer(
     name="scenario",
@@ -82,7 +82,7 @@ def run_cmd(
     ] = False,
 ) -> None:
     """Run one scenario (or a sweep) and write its results folder."""
-    from .run import run_scenario
+    from .scenario_runner import run_scenario
 
     try:
         run_scenario(
@@ -110,7 +110,7 @@ def compare_cmd(
     force: ForceOpt = False,
 ) -> None:
     """Several scenarios side by side: a table with intervals and a plot."""
-    from .run import compare
+    from .scenario_runner import compare
 
     try:
         compare(configs, out=out, force=force, console=Console())
@@ -121,7 +121,7 @@ def compare_cmd(
 @scenario_app.command("interventions")
 def interventions_cmd() -> None:
     """List the interventions a config can use and what each changes in the capture process."""
-    from .interventions import REGISTRY
+    from .scenarios.interventions import REGISTRY
 
     console = Console()
     for kind, entry in REGISTRY.items():

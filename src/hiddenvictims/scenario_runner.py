@@ -22,15 +22,15 @@ import pandas as pd
 import xarray as xr
 from rich.console import Console
 
-from ..config import config_hash
-from ..constants import INTERVAL_PROB
-from ..errors import InputError
-from ..results import atomic_dir, check_writable, versions, write_json
-from ..spec import SamplerSettings
-from . import report
-from .forward import outcome_names, scenario_outcomes, summarise_outcomes
-from .interventions import describe
-from .pipeline import (
+from .core.config import config_hash
+from .core.constants import INTERVAL_PROB
+from .core.errors import InputError
+from .core.results import atomic_dir, check_writable, versions, write_json
+from .core.spec import SamplerSettings
+from .report import scenarios as report
+from .scenarios.forward import outcome_names, scenario_outcomes, summarise_outcomes
+from .scenarios.interventions import describe
+from .scenarios.pipeline import (
     Fitted,
     Prepared,
     capture_hash,
@@ -40,9 +40,9 @@ from .pipeline import (
     prepare,
     save_capture,
 )
-from .precision import CAVEATS, monitoring_precision, precision_summary
-from .schema import ScenarioConfig
-from .sweep import Checkpoint, Grid, run_grid, sweep_table
+from .scenarios.precision import CAVEATS, monitoring_precision, precision_summary
+from .scenarios.schema import ScenarioConfig
+from .scenarios.sweep import Checkpoint, Grid, run_grid, sweep_table
 
 NEVER_POPULATION = (
     "Interventions change the capture process, never the population: N is the same "
@@ -312,7 +312,7 @@ def run_sweep(
     on_chunk=None,
 ) -> Path:
     """Run a sweep config: fit once, evaluate every cell (resumably), write the results folder."""
-    from .forward import Engine
+    from .scenarios.forward import Engine
 
     cfg = prep.cfg
     assert cfg.sweep is not None

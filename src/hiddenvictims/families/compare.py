@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .constants import INTERVAL_PROB
-from .estimate import Estimate
-from .spec import SamplerSettings, load_model_spec, spec_classes
-from .table import CaptureTable
+from ..core.constants import INTERVAL_PROB
+from ..core.estimate import Estimate
+from ..core.spec import SamplerSettings, load_model_spec, spec_classes
+from ..core.table import CaptureTable
 
 #: The default comparison set: (label, family, spec fields). Families not installed are skipped.
 DEFAULT_MODELS: tuple[tuple[str, str, dict], ...] = (
@@ -45,7 +45,7 @@ class Comparison:
 
 def default_specs() -> list[tuple[str, object]]:
     """Spec objects of the default comparison set (skipping families not available)."""
-    from .families import FAMILIES
+    from . import FAMILIES
 
     classes = spec_classes()
     return [
@@ -70,7 +70,7 @@ def compare_models(
     fitter: Callable[..., Estimate] | None = None,
 ) -> Comparison:
     """Fit every spec to ``table`` (same sampler settings and seed)."""
-    from .families import fit
+    from . import fit
 
     fitter = fitter or fit
     return Comparison(table=table, estimates=tuple((label, fitter(table, spec, sampler)) for label, spec in specs))
@@ -80,8 +80,8 @@ def _check_text(estimate: Estimate) -> str:
     """Existence-check verdict for log-linear fits (others: not applicable)."""
     if estimate.family != "loglinear":
         return "n/a"
-    from .checks import check_model
-    from .spec import LoglinearSpec
+    from ..core.checks import check_model
+    from ..core.spec import LoglinearSpec
 
     checks = check_model(estimate.table, LoglinearSpec.model_validate(estimate.model))
     if all(c.mle_exists for c in checks):

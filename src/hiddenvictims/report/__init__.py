@@ -1,0 +1,1 @@
+"""Every piece of output formatting and writing: terminal tables, reports, plots."""

@@ -1,0 +1,1 @@
+"""Case studies built on the model families (never imported by a family)."""

@@ -1,0 +1,1 @@
+"""The Dutch case: CoMensha register plus the anonymous help chat Chat met Fier."""
