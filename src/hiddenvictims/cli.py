@@ -164,7 +164,8 @@ def compare(
 ) -> None:
     """Fit several models to one table and show their estimates side by side (spread first)."""
     from .core.results import atomic_dir, versions, write_json
-    from .families.compare import compare_models, default_specs, plot_comparison, specs_from_files
+    from .families.compare import compare_models, default_specs, specs_from_files
+    from .report.plots import plot_comparison
 
     try:
         table = _read_checked(data, fmt, strata, out, force)

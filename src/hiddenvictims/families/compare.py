@@ -128,25 +128,3 @@ def spread_sentence(frame: pd.DataFrame) -> str:
         f"{frame['lower'].min():,.0f} to {frame['upper'].max():,.0f}. The choice of model matters "
         "as much as the data: read every row."
     )
-
-
-def plot_comparison(frame: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """Forest plot: one line per model, median and interval, on a shared axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 0.6 * len(frame) + 1.5))
-    y = range(len(frame))[::-1]
-    ax.hlines(list(y), frame["lower"], frame["upper"], color="tab:blue", lw=2)
-    ax.plot(frame["median"], list(y), "o", color="tab:blue")
-    ax.set_yticks(list(y), frame["model"])
-    ax.set_xlabel(f"population size N (median and {int(round(100 * INTERVAL_PROB))}% interval)")
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path

@@ -248,7 +248,7 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
 def write_outputs(target: Path, force: bool, estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg,
                   config_path: Path) -> Path:
     """Write the results folder atomically: fit, tables, plot, reports, manifest."""
-    from ..studies.netherlands.sensitivity import plot_sensitivity
+    from .plots import plot_sensitivity
 
     config = {"run": cfg.model_dump(mode="json"), "config_file": str(config_path)}
     with atomic_dir(target, force=force) as tmp:

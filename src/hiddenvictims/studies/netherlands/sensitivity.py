@@ -9,14 +9,13 @@ of the overlap K (part of the augmented posterior) are reweighted by its ratio. 
 Pareto-smoothed importance sampling (PSIS); every row reports the effective sample size and the
 Pareto k-hat (k > 0.7: the reweighting is unreliable for that setting: refit it instead).
 
-Pure functions: draws in, tables out; the plot is written with matplotlib's Agg backend.
+Pure functions: draws in, tables out (the plot is drawn by :mod:`hiddenvictims.report.plots`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -216,40 +215,3 @@ def _label_keys(da: xr.DataArray, labels: list[str]) -> list[str]:
         key = key if isinstance(key, tuple) else (key,)
         out.append("|".join(str(k) for k in key))
     return out
-
-
-def plot_sensitivity(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """One panel per (quantity, stratum): median and interval per dependence prior, one
-    series per mismatch setting (evidence 'none' rows only). Saved as PNG (Agg backend)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = table[table["evidence"] == table["evidence"].iloc[0]]
-    panels = list(dict.fromkeys(zip(rows["quantity"], rows["stratum"], strict=True)))
-    deps = list(dict.fromkeys(rows["dependence"]))
-    mism = list(dict.fromkeys(rows["mismatch"]))
-    ncol = min(3, len(panels))
-    nrow = int(np.ceil(len(panels) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
-    for ax, (qname, stratum) in zip(axes.ravel(), panels, strict=False):
-        sub = rows[(rows["quantity"] == qname) & (rows["stratum"] == stratum)]
-        for m_i, m in enumerate(mism):
-            s = sub[sub["mismatch"] == m].set_index("dependence").reindex(deps)
-            x = np.arange(len(deps)) + (m_i - (len(mism) - 1) / 2) * 0.12
-            ax.errorbar(x, s["median"], yerr=[s["median"] - s["lower"], s["upper"] - s["median"]],
-                        fmt="o", capsize=3, label=f"mismatch: {m}")
-        ax.set_xticks(np.arange(len(deps)))
-        ax.set_xticklabels(deps, rotation=20, fontsize=8)
-        ax.set_title(f"{qname} {stratum}", fontsize=9)
-        ax.set_yscale("log")
-    for ax in axes.ravel()[len(panels):]:
-        ax.set_visible(False)
-    axes.ravel()[0].legend(fontsize=7)
-    fig.suptitle(title or f"Sensitivity: median and {int(round(100 * INTERVAL_PROB))}% interval", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
