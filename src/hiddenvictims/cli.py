@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from .core.errors import InputError
+from .core.errors import InputError, require_file
 
 app = typer.Typer(
     name="hiddenvictims",
@@ -39,8 +39,12 @@ def _options(
     commands print their own progress and results."""
     import logging
 
-    import pymc  # noqa: F401  (its import sets its logger to INFO: set ours after it)
-
+    # PyMC sets its logger to INFO on import only when the root logger has no handler: give the
+    # root one (message only, as PyMC's own), so that the levels set here hold without importing
+    # PyMC now (it costs seconds, and most commands answer before they need it).
+    logging.basicConfig(format="%(message)s")
+    if verbose:
+        import pymc  # noqa: F401  (PyTensor resets its logger level on import: set ours after it)
     level = logging.INFO if verbose else logging.WARNING
     for name in ("pymc", "pytensor", "nutpie"):
         logging.getLogger(name).setLevel(level)
@@ -72,11 +76,12 @@ def _fail(message: str) -> None:
 
 def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | None, force: bool):
     """Validate the output folder and read the table; InputError on any problem."""
+    if fmt not in ("auto", "patterns", "records"):
+        raise InputError(f"--format must be auto, patterns or records, not '{fmt}'")
+    require_file(data)  # before loading pandas: a mistyped name is answered at once
     from .core.io import read_table
     from .core.results import check_writable
 
-    if fmt not in ("auto", "patterns", "records"):
-        raise InputError(f"--format must be auto, patterns or records, not '{fmt}'")
     if out is not None:
         check_writable(out, force)
     return read_table(data, fmt=fmt, strata=strata or [])  # type: ignore[arg-type]
@@ -111,12 +116,12 @@ def fit(
     force: ForceOpt = False,
 ) -> None:
     """Fit one model to a capture table and print the posterior of the population size."""
-    from .core.results import save_estimate
-    from .core.spec import load_model_spec
-    from .families import fit as fit_family
-
     try:
         table = _read_checked(data, fmt, strata, out, force)
+        from .core.results import save_estimate
+        from .core.spec import load_model_spec
+        from .families import fit as fit_family  # PyMC and friends: only once the input is read
+
         spec = load_model_spec(model)
         sampler = _sampler(seed, draws, tune, chains, backend)
         estimate = fit_family(table, spec, sampler)
@@ -163,12 +168,12 @@ def compare(
     force: ForceOpt = False,
 ) -> None:
     """Fit several models to one table and show their estimates side by side (spread first)."""
-    from .core.results import atomic_dir, versions, write_json
-    from .families.compare import compare_models, default_specs, specs_from_files
-    from .report.plots import plot_comparison
-
     try:
         table = _read_checked(data, fmt, strata, out, force)
+        from .core.results import atomic_dir, versions, write_json
+        from .families.compare import compare_models, default_specs, specs_from_files
+        from .report.plots import plot_comparison
+
         specs = specs_from_files(model) if model else default_specs()
         sampler = _sampler(seed, draws, None, chains, backend)
         comparison = compare_models(table, specs, sampler)

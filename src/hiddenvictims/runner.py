@@ -6,11 +6,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .core.results import check_writable, save_estimate
-from .core.runconfig import load_run_config, load_spec, load_table, output_dir
-from .families import fit as fit_family
-from .report.console import print_estimate
-
 
 def run_config(path: str | Path, out: str | Path | None = None, force: bool = False,
                console: Console | None = None) -> Path:
@@ -23,12 +18,18 @@ def run_config(path: str | Path, out: str | Path | None = None, force: bool = Fa
         return run_scenario(path, out=out, force=force, console=console)
     if kind == "netherlands":
         return run_netherlands(path, out=out, force=force, console=console)
+    from .core.results import check_writable, save_estimate
+    from .core.runconfig import load_run_config, load_spec, load_table, output_dir
+
     cfg = load_run_config(path)
     target = output_dir(cfg, str(out) if out else None)
     check_writable(target, force)
     base = path.parent
     table = load_table(cfg.data, base)
     spec = load_spec(cfg.model, base, str(path))
+    from .families import fit as fit_family  # PyMC and friends: only once the config is read
+    from .report.console import print_estimate
+
     estimate = fit_family(table, spec, cfg.sampler)
     if console is not None:
         print_estimate(estimate, console, title=cfg.name)
@@ -42,6 +43,7 @@ def run_config(path: str | Path, out: str | Path | None = None, force: bool = Fa
 def run_netherlands(config_path: str | Path, out: str | Path | None = None, force: bool = False,
                     console: Console | None = None) -> Path:
     """Run the Dutch baseline: fit, sensitivity, tables, plot and reports in one results folder."""
+    from .core.results import check_writable
     from .report.netherlands import print_summary, write_outputs
     from .studies.netherlands.pipeline import fit_netherlands, load_config
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .core.errors import InputError
+from .core.errors import InputError, require_file
 
 scenario_app = typer.Typer(
     name="scenario",
@@ -82,9 +82,10 @@ def run_cmd(
     ] = False,
 ) -> None:
     """Run one scenario (or a sweep) and write its results folder."""
-    from .scenario_runner import run_scenario
-
     try:
+        require_file(config_path)  # answered before the scenario engine (PyMC, Dask) loads
+        from .scenario_runner import run_scenario
+
         run_scenario(
             config_path,
             out=out,
@@ -110,9 +111,11 @@ def compare_cmd(
     force: ForceOpt = False,
 ) -> None:
     """Several scenarios side by side: a table with intervals and a plot."""
-    from .scenario_runner import compare
-
     try:
+        for path in configs:
+            require_file(path)
+        from .scenario_runner import compare
+
         compare(configs, out=out, force=force, console=Console())
     except InputError as exc:
         _fail(str(exc))
