@@ -40,7 +40,7 @@ from .scenarios.pipeline import (
     prepare,
     save_capture,
 )
-from .scenarios.precision import CAVEATS, monitoring_precision, precision_summary
+from .scenarios.precision import caveats, monitoring_precision, precision_summary
 from .scenarios.schema import ScenarioConfig
 from .scenarios.sweep import Checkpoint, Grid, run_grid, sweep_table
 
@@ -131,7 +131,7 @@ def evaluate(
             f"{sec.chains} x {sec.draws} draws each); a reduced number, so read it with its "
             "Monte Carlo standard error."
         )
-        result.notes.extend(CAVEATS.get(fitted.estimate.family, ()))
+        result.notes.extend(caveats(fitted.estimate.family))
     return result
 
 

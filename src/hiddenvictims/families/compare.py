@@ -18,14 +18,6 @@ from ..core.estimate import Estimate
 from ..core.spec import SamplerSettings, load_model_spec, spec_classes
 from ..core.table import CaptureTable
 
-#: The default comparison set: (label, family, spec fields). Families not installed are skipped.
-DEFAULT_MODELS: tuple[tuple[str, str, dict], ...] = (
-    ("independence", "loglinear", {"name": "independence"}),
-    ("two-way", "loglinear", {"name": "two-way", "interactions": ["all-two-way"]}),
-    ("averaging", "averaging", {"name": "averaging"}),
-    ("latent class", "latent_class", {"name": "latent-class"}),
-)
-
 COMPARE_COLUMNS = ["model", "family", "median", "lower", "upper", "max_rhat", "min_ess", "checks", "warnings"]
 
 
@@ -44,14 +36,15 @@ class Comparison:
 
 
 def default_specs() -> list[tuple[str, object]]:
-    """Spec objects of the default comparison set (skipping families not available)."""
+    """Spec objects of the default comparison set: each family's ``comparison`` models."""
     from . import FAMILIES
 
     classes = spec_classes()
     return [
-        (label, classes[fam](**fields))
-        for label, fam, fields in DEFAULT_MODELS
-        if fam in classes and fam in FAMILIES
+        (label, classes[family.name](**fields))
+        for family in FAMILIES.values()
+        if family.name in classes
+        for label, fields in family.comparison
     ]
 
 

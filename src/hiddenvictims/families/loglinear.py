@@ -23,7 +23,7 @@ from scipy.special import gammaln
 from ..core.constants import STRATUM_DIM, TERM_DIM
 from ..core.estimate import Estimate, make_estimate
 from ..core.spec import LoglinearSpec, SamplerSettings
-from ..core.table import CaptureTable
+from ..core.table import CaptureTable, make_table, pattern_matrix
 from ..core.terms import INTERCEPT, Term, design_matrix, resolve_terms, term_name
 
 
@@ -183,6 +183,30 @@ def hidden_draws(beta: np.ndarray, seed: int, strata_shape: tuple[int, ...]) -> 
     lam = np.exp(beta[..., 0])
     n0 = rng.poisson(lam)
     return n0.reshape(*beta.shape[:2], *strata_shape)
+
+
+def refit_from_patterns(estimate: Estimate, counts: np.ndarray, sampler: SamplerSettings) -> np.ndarray:
+    """Monitoring-precision hook: refit the estimate's model to full-pattern counts (*strata, 2**K)
+    of a simulated next year; returns posterior draws of total N.
+
+    A list that catches someone in the replicate counts as active there, whatever it was before.
+    """
+    table = estimate.table
+    observed = counts[..., 1:]
+    member = pattern_matrix(table.n_lists)
+    on_list = (observed @ member) > 0
+    active = table.active.transpose(*table.strata, "list").values | on_list
+    new = make_table(
+        table.lists,
+        observed,
+        strata=table.strata_coords(),
+        active=active,
+        source="precision replicate",
+    )
+    spec = LoglinearSpec.model_validate(estimate.model)
+    refit = fit(new, spec, sampler)
+    n = refit.posterior["N"]
+    return n.sum([d for d in n.dims if d not in ("chain", "draw")]).values.ravel()
 
 
 def fit(table: CaptureTable, spec: LoglinearSpec, sampler: SamplerSettings) -> Estimate:
