@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytest
-from conftest import load_benchmark
+from conftest import TEST_DATA, load_benchmark
 from scipy import integrate, stats
 from scipy.special import expit, gammaln
 
@@ -268,9 +268,9 @@ def test_coverage_with_heterogeneity_beats_independence():
     assert covered["independence"] <= 5
 
 
-def test_peer_reference_values_are_the_ones_tested(benchmarks_dir):
+def test_peer_reference_values_are_the_ones_tested():
     """The LCMCR medians above are the ones in the peers' table (not retyped wrongly)."""
-    peers = (benchmarks_dir / "peer_reference" / "all_peers.tsv").read_text().splitlines()
+    peers = (TEST_DATA / "peer_reference" / "all_peers.tsv").read_text().splitlines()
     rows = {line.split("\t")[0]: line.split("\t") for line in peers if "\tlcmcr\t" in line}
     assert float(rows["SparseMSE_Artificial_3.csv"][4]) == 404.0
     assert float(rows["Rcapture_HIV.csv"][4]) == 10954.5
