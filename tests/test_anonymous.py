@@ -132,8 +132,10 @@ def test_sensitivity_redraws_theta_exactly(two_source_point):
     moved = redraw_theta(est, DependencePrior(mean=1.5, sd=1e-9), seed=1)
     ratio = np.median(moved["N_unseen"].values) / np.median(est.posterior["N_unseen"].values)
     assert ratio == pytest.approx(np.exp(1.0), rel=0.03)
-    np.testing.assert_allclose((moved["N"] - moved["N_unseen"]).values, (est.posterior["N"] - est.posterior["N_unseen"]).values)
-    settings = [PriorSetting("low", DependencePrior(mean=-1.0, sd=0.2)), PriorSetting("high", DependencePrior(mean=1.0, sd=0.2))]
+    np.testing.assert_allclose((moved["N"] - moved["N_unseen"]).values,
+                               (est.posterior["N"] - est.posterior["N_unseen"]).values)
+    settings = [PriorSetting("low", DependencePrior(mean=-1.0, sd=0.2)),
+                PriorSetting("high", DependencePrior(mean=1.0, sd=0.2))]
     table = reweight_table(est, AnonymousSpec(dependence={"mean": 0.5, "sd": 0.0}), settings,
                            lambda post: {"N": post["N"]})
     low, high = table["median"].to_numpy()

@@ -136,4 +136,6 @@ def test_margins_and_cells_agree(both_fits, var):
         qc, sc = quantile_and_mcse(both_fits["cells"].posterior[var].sel(age=age))
         qm, sm = quantile_and_mcse(both_fits["margins"].posterior[var].sel(age=age))
         tol = Z_MC * np.sqrt(sc**2 + sm**2)
-        assert np.all(np.abs(qc - qm) <= tol), f"{var} {age}: cells {qc.round()} vs margins {qm.round()} (tol {tol.round()})"
+        assert np.all(np.abs(qc - qm) <= tol), (
+            f"{var} {age}: cells {qc.round()} vs margins {qm.round()} (tol {tol.round()})"
+        )

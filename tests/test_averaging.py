@@ -16,7 +16,7 @@ Tolerances
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -60,18 +60,17 @@ def is_chordal_brute(adj: dict[int, set[int]]) -> bool:
     """Chordal iff repeatedly removing a simplicial vertex empties the graph."""
     adj = {v: set(n) for v, n in adj.items()}
     while adj:
-        for v, nb in adj.items():
-            if all(b in adj[a] for a, b in itertools.combinations(nb, 2)):
-                break
-        else:
+        simplicial = [v for v, nb in adj.items() if all(b in adj[a] for a, b in itertools.combinations(nb, 2))]
+        if not simplicial:
             return False
+        v = simplicial[0]
         for u in adj[v]:
             adj[u].discard(v)
         del adj[v]
     return True
 
 
-@lru_cache(maxsize=None)
+@cache
 def brute_force_graphs(k: int) -> list[tuple[frozenset, list[tuple], list[tuple]]]:
     """(edge set, cliques, separators) of every chordal graph, by brute force over edge sets.
 
@@ -99,7 +98,7 @@ def brute_force_graphs(k: int) -> list[tuple[frozenset, list[tuple], list[tuple]
         )
         parent = list(range(len(cliques)))
 
-        def root(i):
+        def root(i, parent=parent):
             while parent[i] != i:
                 i = parent[i]
             return i

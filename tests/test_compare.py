@@ -27,7 +27,9 @@ def test_frame_and_spread_sentence_report_the_range_across_models():
     assert frame.loc[0, "median"] == np.median(fake(100.0).posterior["N"].values)
     sentence = spread_sentence(frame)
     lo, hi = frame["median"]
-    assert sentence.startswith(f"Across 2 models the median population runs from {lo:,.0f} (small) to {hi:,.0f} (large)")
+    assert sentence.startswith(
+        f"Across 2 models the median population runs from {lo:,.0f} (small) to {hi:,.0f} (large)"
+    )
     assert f"factor {hi / lo:.2f}" in sentence
     assert f"span {frame['lower'].min():,.0f} to {frame['upper'].max():,.0f}" in sentence
     assert (frame["checks"] == "n/a").all()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -60,13 +60,13 @@ DataArg = Annotated[
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same machine, same numbers.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")]
 StrataOpt = Annotated[
-    Optional[list[str]], typer.Option("--strata", help="Column(s) that label strata (repeatable).")
+    list[str] | None, typer.Option("--strata", help="Column(s) that label strata (repeatable).")
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="auto | patterns | records")]
-DrawsOpt = Annotated[Optional[int], typer.Option(help="Posterior draws per chain.")]
-TuneOpt = Annotated[Optional[int], typer.Option(help="Tuning steps per chain.")]
-ChainsOpt = Annotated[Optional[int], typer.Option(help="Number of chains.")]
-BackendOpt = Annotated[Optional[str], typer.Option(help="auto | pymc | nutpie")]
+DrawsOpt = Annotated[int | None, typer.Option(help="Posterior draws per chain.")]
+TuneOpt = Annotated[int | None, typer.Option(help="Tuning steps per chain.")]
+ChainsOpt = Annotated[int | None, typer.Option(help="Number of chains.")]
+BackendOpt = Annotated[str | None, typer.Option(help="auto | pymc | nutpie")]
 
 
 def _fail(message: str) -> None:
@@ -105,7 +105,7 @@ def fit(
     model: Annotated[Path, typer.Option("--model", "-m", help="Model spec TOML (see models/).")] = Path(
         "models/independence.toml"
     ),
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder to write.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder to write.")] = None,
     seed: SeedOpt = 20261125,
     strata: StrataOpt = None,
     fmt: FormatOpt = "auto",
@@ -138,7 +138,7 @@ def fit(
 @app.command()
 def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG.toml", help="Run or scenario config.")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Override output.dir.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Override output.dir.")] = None,
     force: ForceOpt = False,
 ) -> None:
     """Run a config from scenarios/: read its data, fit its model, write its results folder."""
@@ -154,11 +154,11 @@ def run(
 def compare(
     data: DataArg,
     model: Annotated[
-        Optional[list[Path]],
+        list[Path] | None,
         typer.Option("--model", "-m", help="Model spec TOML (repeatable). Default: independence, "
                      "two-way, averaging over decomposable graphs, latent classes."),
     ] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for table, plot, manifest.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for table, plot, manifest.")] = None,
     seed: SeedOpt = 20261125,
     strata: StrataOpt = None,
     fmt: FormatOpt = "auto",

@@ -141,8 +141,8 @@ class AnonymousSpec(Strict):
     the linked log-linear coefficients; ``anonymous_mu``/``anonymous_sd`` the anonymous list's
     main effect alpha. With a single linked list (the register) the model is parametrised by
     the log expected counts of the cells (register only, anonymous only, both), each with prior
-    Normal(``cell_mu``, ``cell_sd``), and the never-listed cell is lam10 lam01 / lam11 exp(theta). ``pooling`` (optional) ties strata together; ``informative`` adds
-    evidence priors.
+    Normal(``cell_mu``, ``cell_sd``), and the never-listed cell is lam10 lam01 / lam11 exp(theta).
+    ``pooling`` (optional) ties strata together; ``informative`` adds evidence priors.
 
     ``parameterisation`` (one linked list only) is how NUTS explores that same model: ``cells``
     samples the (pooled, whitened) log cell means; ``margins`` samples per stratum the log

@@ -383,7 +383,7 @@ def margin_arrays(st: Structure, obs: dict, name: str) -> tuple[dict, dict]:
     return arrays, static
 
 
-def xi_from_margins(prep: "Prepared", w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def xi_from_margins(prep: Prepared, w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Draws of w (chain, draw, Dw) -> draws of xi (chain, draw, D) of the 'cells' model: the cells
     are a function of w; the pooling parameters phi given the cells are drawn from their exact
     conditional (Gaussian prior conditioned on coef_map @ phi = cells; the likelihood sees only
@@ -654,7 +654,8 @@ def population_dataset(prep: Prepared, xi: np.ndarray, rng: np.random.Generator,
                                         "unit": unit_labels(data)})
     if prior:
         a_s, b_s, a_f, b_f = mismatch_tuple(prep.spec)
-        mis = ({"sensitivity": rng.beta(a_s, b_s, size=len(k_unit)), "false_known": rng.beta(a_f, b_f, size=len(k_unit))}
+        mis = ({"sensitivity": rng.beta(a_s, b_s, size=len(k_unit)),
+                "false_known": rng.beta(a_f, b_f, size=len(k_unit))}
                if prep.static["has_mismatch"] else {})
     else:
         mis = mismatch_draws(prep, k_unit, rng)
@@ -698,9 +699,10 @@ def mismatch_draws(prep: Prepared, k_unit: np.ndarray, rng: np.random.Generator)
     flat = np.where(finite[:, None], flat, 0.0)
     pick = np.argmax(flat + rng.gumbel(size=flat.shape), axis=1)
     width = hi - lo + 1
-    l, r = pick // width, lo + pick % width
-    s = rng.beta(a_s + l, b_s + np.maximum(k - l, 0))
-    f = rng.beta(a_f + np.maximum(r - l, 0), b_f + np.maximum(total - k - (r - l), 0))
+    known_in_overlap, reported = pick // width, lo + pick % width
+    s = rng.beta(a_s + known_in_overlap, b_s + np.maximum(k - known_in_overlap, 0))
+    f = rng.beta(a_f + np.maximum(reported - known_in_overlap, 0),
+                 b_f + np.maximum(total - k - (reported - known_in_overlap), 0))
     return {"sensitivity": s, "false_known": f}
 
 

@@ -44,7 +44,9 @@ def reorder(table: CaptureTable, anonymous: str) -> CaptureTable:
     return make_table(order, out[1:], source=table.source)
 
 
-def reference_design(n_linked: int, spec: AnonymousSpec, linked: tuple[str, ...]) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+def reference_design(
+    n_linked: int, spec: AnonymousSpec, linked: tuple[str, ...]
+) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     """Design over all 2^(K+1) patterns (anonymous list = last bit), names, prior mean and sd."""
     terms = resolve_terms(spec, linked, spec.name)  # type: ignore[arg-type]
     link = design_matrix(n_linked, terms)  # (2^K, C_link)

@@ -19,8 +19,9 @@ at beta = 1 throughout, so it cannot skip the end of the path.
 
 One iteration, for all chains x temperatures at once (one batched density call per leapfrog
 step): one HMC move per chain, integrated for a jittered length in posterior standard
-deviations (so cold chains, with smaller steps, take more steps; at most ``max_leapfrog``); then swaps between neighbouring temperatures, even pairs on even
-iterations and odd pairs on odd ones. Warm-up adapts a step size per temperature (towards
+deviations (so cold chains, with smaller steps, take more steps; at most ``max_leapfrog``);
+then swaps between neighbouring temperatures, even pairs on even iterations and odd pairs on
+odd ones. Warm-up adapts a step size per temperature (towards
 ``target_accept``) and a diagonal mass matrix per temperature from the spread of the draws
 (windows ending at 1/4, 1/2 and 3/4 of the warm-up); in the first half of the warm-up the
 ladder itself is re-spaced four times so that every neighbouring pair swaps equally often

@@ -70,15 +70,18 @@ def wide_table(table: pd.DataFrame, lang: str) -> str:
 def sensitivity_markdown(sens: pd.DataFrame, lang: str, year: int) -> str:
     """Compact table for one year: one row per prior setting, N of Dutch victims and minors."""
     rows = sens[sens["stratum"] == str(year)]
-    head = {"en": f"| dependence prior | mismatch prior | evidence | Dutch victims {year} | Dutch minors {year} | ESS | k-hat |",
-            "nl": f"| afhankelijkheid | mismatch | bewijs | Nederlandse slachtoffers {year} | Nederlandse minderjarigen {year} | ESS | k-hat |"}[lang]
+    head = {"en": f"| dependence prior | mismatch prior | evidence | Dutch victims {year} | Dutch minors {year} "
+                  "| ESS | k-hat |",
+            "nl": f"| afhankelijkheid | mismatch | bewijs | Nederlandse slachtoffers {year} "
+                  f"| Nederlandse minderjarigen {year} | ESS | k-hat |"}[lang]
     lines = [head, "|---|---|---|---|---|---|---|"]
     sep = " tot " if lang == "nl" else " to "
     for (dep, mis, ev), sub in rows.groupby(["dependence", "mismatch", "evidence"], sort=False):
         cells = []
         for quantity in ("N Dutch victims", "N Dutch minors"):
             r = sub[sub["quantity"] == quantity].iloc[0]
-            cells.append(f"{fmt_count(r['median'], lang)} ({fmt_count(r['lower'], lang)}{sep}{fmt_count(r['upper'], lang)})")
+            interval = f"{fmt_count(r['lower'], lang)}{sep}{fmt_count(r['upper'], lang)}"
+            cells.append(f"{fmt_count(r['median'], lang)} ({interval})")
         r = sub.iloc[0]
         flag = " (!)" if r["pareto_k"] > 0.7 else ""
         lines.append(f"| {dep} | {mis} | {ev} | {cells[0]} | {cells[1]} | {r['ess']:.0f} | {r['pareto_k']:.2f}{flag} |")
@@ -141,7 +144,8 @@ def mc_error_sentence(table: pd.DataFrame, lang: str) -> str:
 
 
 def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: str) -> str:
-    """The English or Dutch report; ``table`` is :func:`~hiddenvictims.studies.netherlands.pipeline.year_table` of the fit."""
+    """The English or Dutch report; ``table`` is the fit's
+    :func:`~hiddenvictims.studies.netherlands.pipeline.year_table`."""
     post = estimate.posterior
     figures = dutch_figures(tuple(cfg.years))
     sentence = quotable(post, figures, lang)
@@ -217,8 +221,8 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
             "- Niemand kan een chatcontact koppelen aan een registratie. Hoe sterk chat en registratie dezelfde "
             "slachtoffers zien, is daarom niet te meten; het is een aanname (de 'afhankelijkheid', een log odds "
             f"ratio met verwachting {dep.mean:g} en standaardafwijking {dep.sd:g}). Met één registratie en de chat "
-            "is het aantal dat geen van beide ziet (alleen registratie) x (alleen chat) / (beide) x exp(afhankelijkheid): "
-            "het antwoord ís die aanname.",
+            "is het aantal dat geen van beide ziet (alleen registratie) x (alleen chat) / (beide) x "
+            "exp(afhankelijkheid): het antwoord ís die aanname.",
             "- 'Bekend bij politie of hulpverlening' (35% van de chatslachtoffers in 2020, uit de gepubliceerde 65% "
             "first disclosure) is niet hetzelfde als 'geregistreerd'; het model houdt met een prior rekening met dat "
             "verschil, dus de overlap tussen chat en registratie is onzeker.",
@@ -227,7 +231,8 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
             "leeftijdsgroepen). De schattingen voor minderjarigen zijn daarom veel onzekerder dan de totalen.",
             "- Het aantal geregistreerde Nederlandse slachtoffers in 2021 en het aantal minderjarigen op de chat in "
             "2019 zijn niet openbaar: ze ontbreken, en de geleidelijke prior over de jaren draagt informatie over.",
-            "- Chatgebruikers worden als Nederlandse slachtoffers beschouwd (vrijwel alle chats zijn in het Nederlands).",
+            "- Chatgebruikers worden als Nederlandse slachtoffers beschouwd (vrijwel alle chats zijn in het "
+            "Nederlands).",
             "",
             "## Hoe de schatting met de aannames meebeweegt",
             f"Mediaan en {PCT}%-interval van N in {sens_year} onder andere priors (alle jaren in `sensitivity.csv`, "

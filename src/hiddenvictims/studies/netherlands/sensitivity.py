@@ -179,7 +179,8 @@ def reweight_table(
     for i, setting in enumerate(settings):
         view = redraw_theta(estimate, setting.dependence, seed + i) if cells else post
         moved = _with_posterior(estimate, view)
-        new = mismatch_log_lik(moved, setting.mismatch or base_spec.mismatch) + evidence_log_prior(moved, setting.evidence)
+        new = (mismatch_log_lik(moved, setting.mismatch or base_spec.mismatch)
+               + evidence_log_prior(moved, setting.evidence))
         if not cells:
             new = new + global_log_prior(post, setting.dependence)
         w, ess, khat = psis_weights(new - base)
