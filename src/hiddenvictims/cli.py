@@ -210,7 +210,7 @@ def datasets() -> None:
         console.print(f"{name:34s} {t.n_lists} lists  {t.n_observed:>6,} observed  ({', '.join(t.lists)})")
 
 
-from .scenario_cli import scenario_app  # noqa: E402  (issue 5: `hiddenvictims scenario ...`)
+from .scenario_cli import scenario_app  # noqa: E402  (mounted after this module's commands)
 
 app.add_typer(scenario_app, name="scenario")
 

@@ -23,7 +23,7 @@ import xarray as xr
 from rich.console import Console
 
 from .core.config import config_hash
-from .core.constants import INTERVAL_PROB
+from .core.constants import INTERVAL_PERCENT, INTERVAL_PROB
 from .core.errors import InputError
 from .core.results import atomic_dir, check_writable, versions, write_json
 from .core.spec import SamplerSettings
@@ -242,13 +242,13 @@ def print_result(result: ScenarioResult, console: Console) -> None:
 
     table = _rich(
         report.outcome_table(result.summary),
-        f"{result.name}: victims, {int(round(100 * INTERVAL_PROB))}% intervals",
+        f"{result.name}: victims, {INTERVAL_PERCENT}% intervals",
     )
     console.print(table)
     if result.precision is not None:
         p = precision_summary(result.precision)
         t = Table(
-            title=f"monitoring precision: width of next year's {int(round(100 * INTERVAL_PROB))}% "
+            title=f"monitoring precision: width of next year's {INTERVAL_PERCENT}% "
             f"interval for N ({p['replicates']} replicates)",
             title_justify="left",
         )
@@ -497,7 +497,7 @@ def compare(
         console.print(
             _rich(
                 report.compare_table(summaries),
-                f"scenario: victims, median ({int(round(100 * INTERVAL_PROB))}% interval)",
+                f"scenario: victims, median ({INTERVAL_PERCENT}% interval)",
             )
         )
         console.print(

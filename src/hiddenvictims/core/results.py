@@ -13,7 +13,7 @@ import json
 import platform
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,9 +142,8 @@ def save_estimate(
     out_dir: str | Path,
     force: bool = False,
     config: dict | None = None,
-    extra: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write the results folder for ``estimate`` atomically; ``extra`` may add files."""
+    """Write the results folder for ``estimate`` atomically."""
     with atomic_dir(out_dir, force=force) as tmp:
         idata = estimate.idata.copy()
         manifest = manifest_record(estimate, config)
@@ -155,6 +154,4 @@ def save_estimate(
         estimate.summary().to_csv(tmp / "summary.csv", index=False)
         write_json(tmp / "summary.json", summary_record(estimate))
         write_json(tmp / "manifest.json", manifest)
-        if extra is not None:
-            extra(tmp)
     return Path(out_dir)

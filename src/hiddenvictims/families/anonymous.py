@@ -41,7 +41,7 @@ from ..core.errors import InputError
 from ..core.estimate import Estimate
 from ..core.spec import AnonymousSpec, SamplerSettings
 from ..core.table import pattern_matrix
-from ..core.terms import design_matrix, resolve_terms, term_name
+from ..core.terms import INTERCEPT, design_matrix, resolve_terms, term_name
 from . import anonymous_lik as lik
 
 FAMILY = "anonymous"
@@ -88,7 +88,7 @@ def build_structure(data: AnonymousData, spec: AnonymousSpec) -> Structure:
         c_mu = np.full(3, spec.cell_mu)
         c_sd = np.full(3, spec.cell_sd)
     else:
-        coef_names = ("(intercept)", *[term_name(t, lists) for t in terms], "alpha")
+        coef_names = (INTERCEPT, *[term_name(t, lists) for t in terms], "alpha")
         c_mu = np.array([pr.intercept_mu] + [0.0] * len(terms) + [spec.anonymous_mu])
         c_sd = np.array([pr.intercept_sd] + [pr.main_sd if len(t) == 1 else pr.interaction_sd for t in terms]
                         + [spec.anonymous_sd])
@@ -639,7 +639,7 @@ def population_dataset(prep: Prepared, xi: np.ndarray, rng: np.random.Generator,
         for name, arr in totals.items():
             ds[name] = xr.DataArray(arr, dims=("chain", "draw"), coords=cd)
     cshape = (chains, draws, *[data.anonymous.totals.sizes[d] for d in order], st.n_coef)
-    names = ["(intercept)", data.linked_lists[0], "alpha"] if st.cells else list(st.coef_names)
+    names = [INTERCEPT, data.linked_lists[0], "alpha"] if st.cells else list(st.coef_names)
     coef_da = xr.DataArray(coef.reshape(cshape), dims=("chain", "draw", *order, TERM_DIM),
                            coords={**{k: coords[k] for k in ("chain", "draw", *order)}, TERM_DIM: names})
     ds["beta"] = coef_da.transpose("chain", "draw", *strata, TERM_DIM)

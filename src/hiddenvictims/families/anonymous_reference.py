@@ -26,7 +26,7 @@ from ..core.errors import InputError
 from ..core.estimate import Estimate, make_estimate
 from ..core.spec import AnonymousSpec, SamplerSettings
 from ..core.table import CaptureTable, make_table, pattern_index, pattern_matrix
-from ..core.terms import design_matrix, resolve_terms, term_name
+from ..core.terms import INTERCEPT, design_matrix, resolve_terms, term_name
 from .loglinear import posterior_mode, whitening
 
 
@@ -55,7 +55,7 @@ def reference_design(
     a = pats[:, -1].astype(float)
     any_x = (pats[:, :n_linked].sum(axis=1) > 0).astype(float)
     design = np.column_stack([link[x_idx], a, a * any_x])
-    names = ["(intercept)", *[term_name(t, linked) for t in terms], "alpha", "theta"]
+    names = [INTERCEPT, *[term_name(t, linked) for t in terms], "alpha", "theta"]
     pr = spec.priors
     mu = np.array([pr.intercept_mu] + [0.0] * len(terms) + [spec.anonymous_mu, spec.dependence.mean])
     sd = np.array([pr.intercept_sd] + [pr.main_sd if len(t) == 1 else pr.interaction_sd for t in terms]

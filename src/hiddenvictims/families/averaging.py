@@ -56,7 +56,7 @@ from scipy.special import gammaln, logsumexp, polygamma
 from threadpoolctl import ThreadpoolController
 
 from ..core import graphs
-from ..core.constants import LIST_DIM, STRATUM_DIM
+from ..core.constants import INTERVAL_PERCENT, LIST_DIM, STRATUM_DIM
 from ..core.errors import InputError
 from ..core.estimate import Estimate, make_estimate
 from ..core.spec import AveragingSpec, SamplerSettings
@@ -614,7 +614,7 @@ def describe(res: AveragingResult) -> list[str]:
         notes.append("; ".join(parts) + f". The top {len(top)} hold {held}.")
         notes.append(
             f"Spread across models: the top {len(top)} models' own posterior medians of N run from "
-            f"{top['N_median'].min():,.0f} to {top['N_median'].max():,.0f} (95% intervals from "
+            f"{top['N_median'].min():,.0f} to {top['N_median'].max():,.0f} ({INTERVAL_PERCENT}% intervals from "
             f"{top['N_lower'].min():,.0f} to {top['N_upper'].max():,.0f})."
         )
     incl = res.edge_inclusion().sort_values(ascending=False)

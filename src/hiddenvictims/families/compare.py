@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.constants import INTERVAL_PROB
+from ..core.constants import INTERVAL_PERCENT
 from ..core.estimate import Estimate
 from ..core.spec import SamplerSettings, load_model_spec, spec_classes
 from ..core.table import CaptureTable
@@ -114,7 +114,7 @@ def spread_sentence(frame: pd.DataFrame) -> str:
     lo, hi = frame["median"].min(), frame["median"].max()
     low_model = frame.loc[frame["median"].idxmin(), "model"]
     high_model = frame.loc[frame["median"].idxmax(), "model"]
-    pct = int(round(100 * INTERVAL_PROB))
+    pct = INTERVAL_PERCENT
     return (
         f"Across {len(frame)} models the median population runs from {lo:,.0f} ({low_model}) to "
         f"{hi:,.0f} ({high_model}), a factor {hi / lo:.2f}; {pct}% intervals together span "

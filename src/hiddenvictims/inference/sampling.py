@@ -112,9 +112,3 @@ def _sample_nutpie(
         progress_bar=settings.progressbar,
     )
     return idata
-
-
-def clear_cache() -> None:
-    """Forget compiled models (tests use this to measure cold compiles)."""
-    with _LOCK:
-        _COMPILED.clear()

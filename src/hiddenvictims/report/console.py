@@ -8,7 +8,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from ..core.constants import INTERVAL_PROB
+from ..core.constants import INTERVAL_PERCENT
 
 if TYPE_CHECKING:
     from ..core.estimate import Estimate
@@ -23,7 +23,7 @@ def fmt_value(quantity: str, value: float) -> str:
 
 
 def summary_table(frame: pd.DataFrame, title: str) -> Table:
-    pct = int(round(100 * INTERVAL_PROB))
+    pct = INTERVAL_PERCENT
     table = Table(title=title, title_justify="left")
     for col in ("quantity", "stratum", "median", "mean", "sd", f"{pct}% interval"):
         table.add_column(col, justify="left" if col in ("quantity", "stratum") else "right")
@@ -58,7 +58,7 @@ def _finite(value: float, fmt: str) -> str:
 
 def comparison_table(frame: pd.DataFrame, title: str) -> Table:
     """Models side by side: N median and interval, diagnostics, existence checks."""
-    pct = int(round(100 * INTERVAL_PROB))
+    pct = INTERVAL_PERCENT
     table = Table(title=title, title_justify="left")
     for col in ("model", "median N", f"{pct}% interval", "R-hat", "ESS", "existence check"):
         table.add_column(col, justify="left" if col in ("model", "existence check") else "right",

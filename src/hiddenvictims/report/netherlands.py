@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.constants import INTERVAL_PROB, SMALL_COUNT_SUPPRESS
+from ..core.constants import INTERVAL_PERCENT, SMALL_COUNT_SUPPRESS
 from ..core.results import atomic_dir, manifest_record, summary_record, write_json
 from ..studies.netherlands.pipeline import (
     YEAR,
@@ -21,7 +21,7 @@ from ..studies.netherlands.pipeline import (
     prior_posterior_table,
 )
 
-PCT = int(round(100 * INTERVAL_PROB))
+PCT = INTERVAL_PERCENT
 
 
 def fmt_count(value: float, lang: str = "en") -> str:
@@ -90,8 +90,8 @@ def sensitivity_markdown(sens: pd.DataFrame, lang: str, year: int) -> str:
 
 def prior_posterior_markdown(estimate, lang: str) -> str:
     frame = prior_posterior_table(estimate)
-    head = {"en": "| quantity | prior: median (95%) | posterior: median (95%) |",
-            "nl": "| grootheid | prior: mediaan (95%) | posterior: mediaan (95%) |"}[lang]
+    head = {"en": f"| quantity | prior: median ({PCT}%) | posterior: median ({PCT}%) |",
+            "nl": f"| grootheid | prior: mediaan ({PCT}%) | posterior: mediaan ({PCT}%) |"}[lang]
     lines = [head, "|---|---|---|"]
     for quantity, sub in frame.groupby("quantity", sort=False):
         cells = []

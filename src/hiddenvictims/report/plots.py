@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.constants import INTERVAL_PROB
+from ..core.constants import INTERVAL_PERCENT
 
 
 def plot_comparison(frame: pd.DataFrame, path: str | Path, title: str = "") -> Path:
@@ -25,7 +25,7 @@ def plot_comparison(frame: pd.DataFrame, path: str | Path, title: str = "") -> P
     ax.hlines(list(y), frame["lower"], frame["upper"], color="tab:blue", lw=2)
     ax.plot(frame["median"], list(y), "o", color="tab:blue")
     ax.set_yticks(list(y), frame["model"])
-    ax.set_xlabel(f"population size N (median and {int(round(100 * INTERVAL_PROB))}% interval)")
+    ax.set_xlabel(f"population size N (median and {INTERVAL_PERCENT}% interval)")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -64,7 +64,7 @@ def plot_sensitivity(table: pd.DataFrame, path: str | Path, title: str = "") -> 
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
     axes.ravel()[0].legend(fontsize=7)
-    fig.suptitle(title or f"Sensitivity: median and {int(round(100 * INTERVAL_PROB))}% interval", fontsize=10)
+    fig.suptitle(title or f"Sensitivity: median and {INTERVAL_PERCENT}% interval", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

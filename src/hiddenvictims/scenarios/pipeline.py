@@ -133,7 +133,7 @@ def _load_run(cfg: Any, base: Path, source: str) -> tuple[Any, Any]:
 
 
 def _load_netherlands(cfg: Any, base: Path, source: str) -> tuple[Any, Any]:
-    """The Dutch baseline (issue 4): bundled register and chat figures, the anonymous model."""
+    """The Dutch baseline: bundled register and chat figures, the anonymous-list model."""
     from ..studies.netherlands.pipeline import dutch_data
 
     return dutch_data(tuple(cfg.years)), cfg.model

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.capture import CaptureDraws
-from ..core.constants import INTERVAL_PROB, interval_quantiles
+from ..core.constants import INTERVAL_PERCENT, INTERVAL_PROB, interval_quantiles
 from ..core.errors import InputError
 from ..core.estimate import Estimate
 from ..core.spec import SamplerSettings
@@ -145,7 +145,7 @@ def precision_warnings(summary: dict) -> list[str]:
         v = summary.get(variant)
         if v and summary["replicates"] >= 5 and v["coverage"] < 0.5:
             out.append(
-                f"{variant}: the refitted {int(round(100 * INTERVAL_PROB))}% intervals missed next "
+                f"{variant}: the refitted {INTERVAL_PERCENT}% intervals missed next "
                 f"year's true N in {100 * (1 - v['coverage']):.0f}% of replicates (mean relative "
                 f"error of the median {100 * v['mean_relative_error']:+.0f}%). The model would be "
                 "misled by the capture process under this scenario (e.g. referral makes chat and "

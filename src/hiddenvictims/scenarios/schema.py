@@ -192,7 +192,7 @@ ScenarioConfig = _with_scenario(RunConfig, "ScenarioConfig")
 
 def _netherlands_config() -> type[BaseModel]:
     from ..studies.netherlands.pipeline import (
-        NetherlandsConfig,  # issue 4: the Dutch anonymous-list baseline
+        NetherlandsConfig,  # the Dutch study's config: a baseline scenarios can extend
     )
 
     return _with_scenario(NetherlandsConfig, "NetherlandsScenarioConfig")
