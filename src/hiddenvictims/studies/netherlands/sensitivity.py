@@ -66,10 +66,10 @@ def mismatch_log_lik(estimate, mismatch: MismatchPrior) -> np.ndarray:
     if "K_unit" not in post:
         return out
     spec = AnonymousSpec.model_validate(estimate.model).model_copy(update={"mismatch": mismatch})
-    prep = an.prepare(estimate.table, spec)
-    obs = prep.static["obs"]
+    prepared = an.prepare(estimate.table, spec)
+    obs = prepared.static["obs"]
     k_unit = post["K_unit"].transpose("chain", "draw", "unit").values.reshape(n, -1).astype(int)
-    for u, info in enumerate(prep.static["units"]):
+    for u, info in enumerate(prepared.static["units"]):
         if not info["mismatch"]:
             continue
         total = float(obs["kmis_T"][u])
@@ -89,14 +89,14 @@ def evidence_log_prior(estimate, evidence: Sequence[InformativePrior]) -> np.nda
     if not evidence:
         return np.zeros(n)
     spec = AnonymousSpec.model_validate({**estimate.model, "informative": [e.model_dump() for e in evidence]})
-    prep = an.prepare(estimate.table, spec)
+    prepared = an.prepare(estimate.table, spec)
     data = estimate.table
     order = (*data.unit_dims, *([data.group_dim] if data.group_dim else []))
     coef = post["beta"].transpose("chain", "draw", *order, TERM_DIM).values.reshape(
-        n, prep.st.n_units, prep.st.n_groups, prep.st.n_coef)
+        n, prepared.structure.n_units, prepared.structure.n_groups, prepared.structure.n_coef)
     theta = post["theta"].values.ravel()
-    info = {**prep.arrays}
-    return an.informative_logp(coef, theta, info, prep.st, lik.NP)
+    info = {**prepared.arrays}
+    return an.informative_logp(coef, theta, info, prepared.structure, lik.NP)
 
 
 def psis_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, float, float]:
