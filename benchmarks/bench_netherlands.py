@@ -1,6 +1,6 @@
 """Speed of the Dutch anonymous-list model (register + chat, year x age): what `make run` pays.
 
-Reports, on the shipped baseline (scenarios/netherlands-baseline.toml):
+Reports, on the shipped baseline (scenarios/netherlands-chat-only.toml):
 
 * microseconds per log density + gradient, C backend against Numba (one core), and how it grows
   with the number of years (strata = years x 2 age groups; each year adds its own latent-overlap
@@ -31,12 +31,12 @@ warnings.filterwarnings("ignore")
 
 import pymc as pm  # noqa: E402
 
-from hiddenvictims import netherlands as nl  # noqa: E402
 from hiddenvictims.families import anonymous as an  # noqa: E402
+from hiddenvictims.studies.netherlands import pipeline as nl  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(__file__).parent / "results" / "netherlands.json"
-CFG = nl.load_config(ROOT / "scenarios" / "netherlands-baseline.toml")
+CFG = nl.load_config(ROOT / "scenarios" / "netherlands-chat-only.toml")
 OLD = CFG.sampler.model_copy(update={"draws": 1500, "compile_mode": "c"})
 SHIPPED = CFG.sampler
 
@@ -102,7 +102,7 @@ def main(extra_seeds: list[int]) -> None:
     ratio = fits[1]["ess_N_per_s"] / fits[0]["ess_N_per_s"] if fits[0]["ess_N_per_s"] else float("nan")
     print(f"shipped / old ESS(N) per second: {ratio:.1f}x")
     results = {
-        "config": "scenarios/netherlands-baseline.toml",
+        "config": "scenarios/netherlands-chat-only.toml",
         "cores": os.cpu_count(),
         "load_average_before": [round(x, 2) for x in load_before],
         "gradient_us": grads,

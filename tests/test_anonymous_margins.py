@@ -87,7 +87,7 @@ def test_margin_density_is_the_cells_density_plus_jacobian():
     2020): the margin log density is the cells model's prior on the cells (the Gaussian implied
     by the pooling prior on phi, rebuilt here from coef_map) + its likelihood + the log-Jacobian,
     and the xi it maps back to reproduce the same coefficients."""
-    cfg = nl.load_config(nl.Path(__file__).resolve().parents[1] / "scenarios" / "netherlands-baseline.toml")
+    cfg = nl.load_config(nl.Path(__file__).resolve().parents[1] / "scenarios" / "netherlands-chat-only.toml")
     data = nl.dutch_data((2019, 2020, 2021))
     spec = cfg.model.model_copy(update={"parameterisation": "margins"})
     prepared = an.prepare(data, spec)

@@ -16,7 +16,7 @@ from hiddenvictims.scenarios.precision import monitoring_precision, unavailable
 from hiddenvictims.studies.netherlands import pipeline as nl
 
 SMALL = SamplerSettings(seed=11, chains=2, draws=120, tune=150, target_accept=0.9)
-BASELINE = nl.Path(__file__).resolve().parents[1] / "scenarios" / "netherlands-baseline.toml"
+BASELINE = nl.Path(__file__).resolve().parents[1] / "scenarios" / "netherlands-chat-only.toml"
 
 
 @pytest.fixture(scope="module")

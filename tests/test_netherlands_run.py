@@ -15,7 +15,7 @@ from hiddenvictims.cli import app
 from hiddenvictims.core.diagnostics import quantile_mcse
 
 runner = CliRunner()
-BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "netherlands-baseline.toml"
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "netherlands-chat-only.toml"
 
 
 def short_config(tmp_path: Path) -> tuple[Path, Path]:
@@ -24,7 +24,7 @@ def short_config(tmp_path: Path) -> tuple[Path, Path]:
     text = BASELINE.read_text()
     for old, new in (("draws = 3000", "draws = 150"), ("tune = 600", "tune = 150"), ("chains = 4", "chains = 2"),
                      ('compile_mode = "numba"', 'compile_mode = "c"'),
-                     ('dir = "results/netherlands-baseline"', f'dir = "{out.as_posix()}"')):
+                     ('dir = "results/netherlands-chat-only"', f'dir = "{out.as_posix()}"')):
         assert old in text, old  # the shipped config still has the keys this test shortens
         text = text.replace(old, new)
     cfg = tmp_path / "baseline.toml"

@@ -93,7 +93,7 @@ def test_every_scenario_in_the_folder_that_extends_a_baseline_is_checked():
         p.name
         for p in SCENARIOS.glob("*.toml")
         if 'extends = "demo-chat-baseline.toml"' in p.read_text()
-        or 'extends = "netherlands-baseline.toml"' in p.read_text()
+        or 'extends = "netherlands-chat-only.toml"' in p.read_text()
     }
     assert extending <= set(OURS)
 

@@ -18,6 +18,10 @@ def run_config(path: str | Path, out: str | Path | None = None, force: bool = Fa
         return run_scenario(path, out=out, force=force, console=console)
     if kind == "netherlands":
         return run_netherlands(path, out=out, force=force, console=console)
+    if kind == "netherlands-synthesis":
+        from .studies.netherlands.synthesis_run import run_synthesis
+
+        return run_synthesis(path, out=out, force=force, console=console)
     from .core.results import check_writable, save_estimate
     from .core.runconfig import load_run_config, load_spec, load_table, output_dir
 

@@ -1,1 +1,1 @@
-"""Samplers we drive or own: NUTS through PyMC/nutpie, parallel tempering. Imports only core."""
+"""Samplers shared by the model families."""

@@ -1,1 +1,1 @@
-"""Case studies built on the model families (never imported by a family)."""
+"""Case studies built on the model families; a family never imports a study."""

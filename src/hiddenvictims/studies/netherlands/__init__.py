@@ -1,1 +1,1 @@
-"""The Dutch case: CoMensha register plus the anonymous help chat Chat met Fier."""
+"""The Dutch case: victims of trafficking out of sight of the register, with the anonymous chat."""

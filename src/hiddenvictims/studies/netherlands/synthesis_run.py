@@ -1,0 +1,194 @@
+"""``kind = "netherlands-synthesis"``: the Dutch default run from all the public evidence.
+
+One compiled sampler serves every fit: the main fit, one fit per evidence group left out (what
+each source contributes, and the data for its conflict check), and the variants in which the
+Rapporteur's estimates are wrong by a factor (``sensitivity.estimate_factors``). Tables and
+reports are written atomically to one results folder with a manifest.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from ...core import config
+from ...core.config import Strict
+from .synthesis import ModelData, SynthesisSpec
+from .synthesis_fit import (
+    Prepared,
+    compile_fit,
+    conflict_rows,
+    expected_n,
+    interval_rows,
+    posterior_dataset,
+    prepare,
+    variant_data,
+)
+
+YEAR = "year"
+ESTIMATE_GROUPS_PREFIX = "rapporteur"
+
+
+class SynthesisSampler(Strict):
+    seed: int = Field(20191231, ge=0, lt=2**32)
+    chains: int = Field(4, ge=2, le=16)
+    tune: int = Field(1000, ge=100, le=100_000)
+    draws: int = Field(2500, ge=100, le=1_000_000)
+    check_draws: int = Field(1000, ge=100, le=1_000_000, description="draws per chain of each check fit")
+    target_accept: float = Field(0.9, gt=0.5, lt=1.0)
+
+
+class SynthesisChecks(Strict):
+    leave_one_out: bool = True
+    estimate_factors: list[float] = Field(default_factory=lambda: [0.5, 2.0])
+    conflict_alpha: float = Field(0.05, gt=0, lt=1)
+
+
+class OutputDir(Strict):
+    dir: str = "results/netherlands-baseline"
+
+
+class SynthesisConfig(Strict):
+    """``kind = "netherlands-synthesis"`` run config (scenarios/netherlands-baseline.toml)."""
+
+    kind: Literal["netherlands-synthesis"]
+    name: str
+    description: str = ""
+    years: list[int] = Field(default_factory=lambda: [2019, 2020, 2021], min_length=1)
+    model: SynthesisSpec = Field(default_factory=SynthesisSpec)
+    checks: SynthesisChecks = Field(default_factory=SynthesisChecks)
+    sampler: SynthesisSampler = Field(default_factory=SynthesisSampler)
+    output: OutputDir = Field(default_factory=OutputDir)
+
+
+def load_config(path: str | Path) -> SynthesisConfig:
+    return config.load(SynthesisConfig, path)
+
+
+# ------------------------------------------------------------------------------ steps
+def check_variants(prep: Prepared, cfg: SynthesisConfig) -> list[tuple[str, str, ModelData]]:
+    """(label, group left out, data) of every check fit: each evidence group left out in turn,
+    all published estimates left out, and the published estimates scaled by each factor."""
+    active = [g for g in prep.groups if g not in prep.spec.leave_out]
+    estimates = [g for g in active if g.startswith(ESTIMATE_GROUPS_PREFIX)]
+    out = []
+    if cfg.checks.leave_one_out:
+        out += [(f"without {g}", g, variant_data(prep, leave_out=(g,))) for g in active]
+        if len(estimates) > 1:
+            out.append(("without published estimates", "+".join(estimates),
+                        variant_data(prep, leave_out=tuple(estimates))))
+    out += [(f"published estimates x {f:g}", "", variant_data(prep, scale={g: f for g in estimates}))
+            for f in cfg.checks.estimate_factors]
+    return out
+
+
+def contribution_and_conflicts(prep: Prepared, run, cfg: SynthesisConfig, report_years):
+    """All check fits side by side in one compiled run: contributions (N with each source left
+    out, and the factor variants) and the cross-validation conflict check of each source."""
+    variants = check_variants(prep, cfg)
+    if not variants:
+        return pd.DataFrame(), pd.DataFrame()
+    result = run([data for _, _, data in variants], cfg.sampler.seed + 1)
+    rows, conflicts = [], []
+    for k, (label, group, data) in enumerate(variants):
+        position = result.position[k]
+        rows += interval_rows(expected_n(prep, position, data, report_years), report_years, variant=label,
+                              left_out=group, divergent=int(result.diverging[k].sum()))
+        if label == f"without {group}":
+            conflicts += conflict_rows(prep, group, position, data, cfg.sampler.seed + 101 + k)
+    conflict = pd.DataFrame(conflicts)
+    if len(conflict):
+        per_group = conflict.groupby("group")["p_value"].agg(["min", "size"])
+        adjusted = (per_group["min"] * per_group["size"]).clip(upper=1.0)
+        conflict["group_p_value"] = conflict["group"].map(adjusted)
+        conflict["flagged"] = conflict["group_p_value"] < cfg.checks.conflict_alpha
+    return pd.DataFrame(rows), conflict
+
+
+def diagnostics_table(ds) -> pd.DataFrame:
+    """R-hat and bulk/tail ESS of N (Dutch victims and minors, per report year) and theta."""
+    import arviz as az
+
+    from .pipeline import population_draws
+
+    rows = []
+    for label, pop in population_draws(ds).items():
+        for year in pop[YEAR].values:
+            arr = pop["N"].sel({YEAR: year}).transpose("chain", "draw").values
+            rows.append({"variable": f"N {label} {int(year)}", "rhat": float(az.rhat(arr)),
+                         "ess_bulk": float(az.ess(arr, method="bulk")), "ess_tail": float(az.ess(arr, method="tail"))})
+    arr = ds["theta"].transpose("chain", "draw").values
+    rows.append({"variable": "theta", "rhat": float(az.rhat(arr)), "ess_bulk": float(az.ess(arr, method="bulk")),
+                 "ess_tail": float(az.ess(arr, method="tail"))})
+    return pd.DataFrame(rows)
+
+
+def bound_violations(ds, figures: pd.DataFrame) -> pd.DataFrame:
+    """Per report year: registered Dutch minors against the registered minors of any
+    nationality; share of draws above the bound (must be 0)."""
+    rows = []
+    for _, fig in figures.iterrows():
+        bound = fig["register_minor_any_nationality"]
+        if not np.isfinite(bound):
+            continue
+        reg = ds["N_registered"].sel({YEAR: int(fig[YEAR]), "age": "minor"}).values.ravel()
+        rows.append({YEAR: int(fig[YEAR]), "bound": bound, "max_registered_minors": float(reg.max()),
+                     "share_above": float(np.mean(reg > bound))})
+    return pd.DataFrame(rows)
+
+
+def run_synthesis(config_path: str | Path, out: str | Path | None = None, force: bool = False,
+                  console=None) -> Path:
+    """Fit the evidence synthesis, run the checks, write tables and reports."""
+    from ...core.results import check_writable
+    from .pipeline import dutch_figures, year_table
+    from .synthesis_report import write_results
+
+    path = Path(config_path)
+    cfg = load_config(path)
+    target = Path(out) if out else Path(cfg.output.dir)
+    check_writable(target, force)
+    years = tuple(cfg.years)
+    figures = dutch_figures(years)
+    prep = prepare(cfg.model, years)
+    clock = time.perf_counter()
+
+    def say(message: str) -> None:
+        if console is not None:
+            console.print(f"[{time.perf_counter() - clock:5.0f} s] {message}")
+
+    s = cfg.sampler
+    say(f"compiling the evidence synthesis ({prep.layout.dim} parameters, {len(prep.layout.evidence.ids)} "
+        f"evidence rows in {len(prep.groups)} groups)")
+    run_main = compile_fit(prep, s.chains, s.tune, s.draws, s.target_accept)
+    result = run_main(prep.data, s.seed)
+    say(f"main fit: {s.chains} chains x {s.draws} draws")
+    ds = posterior_dataset(prep, result.position, prep.data, figures, years, s.seed)
+    run_check = run_main if s.check_draws == s.draws else compile_fit(prep, s.chains, s.tune, s.check_draws,
+                                                                        s.target_accept)
+    say(f"check fits: {len(check_variants(prep, cfg))} variants side by side")
+    contributions, conflicts = contribution_and_conflicts(prep, run_check, cfg, years)
+    full = interval_rows(expected_n(prep, result.position, prep.data, years), years, variant="all evidence",
+                         left_out="", divergent=int(result.diverging.sum()))
+    contributions = pd.concat([pd.DataFrame(full), contributions], ignore_index=True)
+    table = year_table(ds)
+    diag = diagnostics_table(ds)
+    bounds = bound_violations(ds, figures)
+    if len(bounds) and bounds["share_above"].max() > 0:
+        raise RuntimeError("a posterior draw breaks a published bound: registered Dutch minors above the "
+                           "registered minors of any nationality")
+    fit_info = {"divergent": int(result.diverging.sum()), "mean_leapfrog_steps": float(result.n_steps.mean()),
+                "seconds": time.perf_counter() - clock}
+    write_results(target, force, cfg, path, prep, ds, table, contributions, conflicts, diag, bounds, figures,
+                  result, fit_info)
+    if console is not None:
+        from .synthesis_report import print_summary
+
+        print_summary(console, cfg, table, contributions, conflicts, diag, fit_info)
+        console.print(f"results written to {target}")
+    return target
