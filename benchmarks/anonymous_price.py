@@ -19,13 +19,13 @@ from _results import RESULTS
 import numpy as np
 import pandas as pd
 
-from hiddenvictims.anonymous_data import from_table
+from hiddenvictims.core.anonymous_data import from_table
+from hiddenvictims.core.io import read_table
+from hiddenvictims.core.spec import AnonymousSpec, LoglinearSpec, SamplerSettings
 from hiddenvictims.data import benchmark_path
 from hiddenvictims.families import anonymous as an
 from hiddenvictims.families import loglinear
 from hiddenvictims.families.anonymous_reference import fit_reference
-from hiddenvictims.io import read_table
-from hiddenvictims.spec import AnonymousSpec, LoglinearSpec, SamplerSettings
 
 SAMPLER = SamplerSettings(chains=4, draws=1000, tune=1000, seed=2026, backend="pymc")
 SPEC = AnonymousSpec(interactions=["all-two-way"], dependence={"mean": 0.0, "sd": 1.0})

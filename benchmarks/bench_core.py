@@ -22,11 +22,11 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
+from hiddenvictims.core.io import read_table  # noqa: E402
+from hiddenvictims.core.spec import LoglinearSpec, SamplerSettings  # noqa: E402
+from hiddenvictims.core.table import make_table  # noqa: E402
 from hiddenvictims.data import benchmark_path  # noqa: E402
 from hiddenvictims.families import fit  # noqa: E402
-from hiddenvictims.io import read_table  # noqa: E402
-from hiddenvictims.spec import LoglinearSpec, SamplerSettings  # noqa: E402
-from hiddenvictims.table import make_table  # noqa: E402
 
 OUT = RESULTS / "core.json"
 TWO_WAY = LoglinearSpec(interactions=["all-two-way"])
@@ -54,7 +54,8 @@ def main() -> None:
         cold = timed_fit(uk6, TWO_WAY, settings)
         warm = [timed_fit(uk6, TWO_WAY, settings.model_copy(update={"seed": s})) for s in (2, 3, 4)]
         best = min(warm, key=lambda r: r["wall_s"])
-        results[backend] = {"cold": cold, "warm": warm, "warm_median_wall_s": float(np.median([w["wall_s"] for w in warm]))}
+        median_wall = float(np.median([w["wall_s"] for w in warm]))
+        results[backend] = {"cold": cold, "warm": warm, "warm_median_wall_s": median_wall}
         print(f"{backend:7s} cold {cold['wall_s']:6.2f} s   warm {best['wall_s']:5.2f} s   "
               f"ESS(N) {best['ess_N']}   ESS(N)/s {best['ess_N_per_s']:8.0f}   R-hat {best['rhat_N']}")
 

@@ -33,12 +33,12 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
+from hiddenvictims.core.io import read_table  # noqa: E402
+from hiddenvictims.core.spec import LatentClassSpec, SamplerSettings  # noqa: E402
 from hiddenvictims.data import benchmark_path  # noqa: E402
 from hiddenvictims.families import fit  # noqa: E402
 from hiddenvictims.families.latent_class import model_data  # noqa: E402
 from hiddenvictims.families.latent_class_kernel import LatentClassDensity  # noqa: E402
-from hiddenvictims.io import read_table  # noqa: E402
-from hiddenvictims.spec import LatentClassSpec, SamplerSettings  # noqa: E402
 
 OUT = RESULTS / "latent_class.json"
 SPEC = LatentClassSpec()

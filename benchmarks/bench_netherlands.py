@@ -33,8 +33,8 @@ warnings.filterwarnings("ignore")
 
 import pymc as pm  # noqa: E402
 
-from hiddenvictims import netherlands as nl  # noqa: E402
 from hiddenvictims.families import anonymous as an  # noqa: E402
+from hiddenvictims.studies.netherlands import pipeline as nl  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = RESULTS / "netherlands.json"
@@ -45,14 +45,14 @@ SHIPPED = CFG.sampler
 
 def gradient_us(years: tuple[int, ...], mode: str, repeats: int = 2000) -> float:
     """Microseconds per log density + gradient at points near the mode (one core)."""
-    prep = an.prepare(nl.dutch_data(years), CFG.model)
-    mode_x, hess = an.posterior_mode(prep.logp_sampled, prep.sample_dim)
-    model, values = an.build_model(prep, mode_x, an.whitening(hess))
+    prepared = an.prepare(nl.dutch_data(years), CFG.model)
+    mode_x, hess = an.posterior_mode(prepared.logp_sampled, prepared.sample_dim)
+    model, values = an.build_model(prepared, mode_x, an.whitening(hess))
     with model:
         pm.set_data(values)
     f = model.logp_dlogp_function(ravel_inputs=True, mode=mode)
     f.set_extra_values({})
-    z = np.random.default_rng(0).normal(0.0, 0.5, (repeats, prep.sample_dim))
+    z = np.random.default_rng(0).normal(0.0, 0.5, (repeats, prepared.sample_dim))
     f(z[0])
     start = time.perf_counter()
     for x in z:

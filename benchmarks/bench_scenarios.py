@@ -32,9 +32,9 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
+from hiddenvictims.core.testing import dutch_like_capture_draws  # noqa: E402
 from hiddenvictims.scenarios.forward import Engine  # noqa: E402
 from hiddenvictims.scenarios.sweep import Grid, compute_chunk, dask_client, run_grid  # noqa: E402
-from hiddenvictims.testing import dutch_like_capture_draws  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = RESULTS / "scenarios.json"
@@ -95,7 +95,7 @@ def sweep_timings(n_draws: int, strata: dict | None, repeats: int = 3) -> dict:
 
 
 def end_to_end() -> dict:
-    from hiddenvictims.scenarios.run import run_scenario
+    from hiddenvictims.scenario_runner import run_scenario
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()

@@ -16,10 +16,10 @@ from _results import RESULTS
 
 warnings.filterwarnings("ignore")
 
+from hiddenvictims.core.io import read_table  # noqa: E402
+from hiddenvictims.core.spec import SamplerSettings, load_model_spec  # noqa: E402
 from hiddenvictims.data import benchmark_names, benchmark_path  # noqa: E402
 from hiddenvictims.families import fit  # noqa: E402
-from hiddenvictims.io import read_table  # noqa: E402
-from hiddenvictims.spec import SamplerSettings, load_model_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = RESULTS
@@ -85,7 +85,8 @@ def main() -> None:
                 text = f"failed: {type(exc).__name__}"
             cells.append(text)
             print(f"{name:32s} {label:18s} {text}", flush=True)
-        rows.append(f"| {name} | {table.n_lists} | {table.n_observed:,} | " + " | ".join(cells) + f" | {PUBLISHED[name]} |")
+        rows.append(f"| {name} | {table.n_lists} | {table.n_observed:,} | "
+                    + " | ".join(cells) + f" | {PUBLISHED[name]} |")
     header = "| table | lists | observed | " + " | ".join(label for label, _ in models) + " | published |"
     sep = "|" + "---|" * (4 + len(models))
     OUT.mkdir(parents=True, exist_ok=True)

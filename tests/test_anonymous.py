@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from conftest import load_benchmark
 
-from hiddenvictims.anonymous_data import from_table, two_source
-from hiddenvictims.capture import PATTERN_FULL_DIM
+from hiddenvictims.core.anonymous_data import from_table, two_source
+from hiddenvictims.core.capture import PATTERN_FULL_DIM
+from hiddenvictims.core.spec import AnonymousSpec, SamplerSettings
 from hiddenvictims.families import anonymous as an
 from hiddenvictims.families.anonymous_reference import fit_reference
-from hiddenvictims.spec import AnonymousSpec, SamplerSettings
 
 Z_MC = 4.0
 SAMPLER = SamplerSettings(chains=2, draws=1000, tune=500, seed=5, backend="pymc")
@@ -120,15 +120,22 @@ def test_prior_group_is_present(two_source_point):
 def test_sensitivity_redraws_theta_exactly(two_source_point):
     """One register: theta is not in the likelihood, so another dependence prior is applied by
     redrawing theta; the never-listed count scales by exp(new - old)."""
-    from hiddenvictims.sensitivity import PriorSetting, redraw_theta, reweight_table, weighted_quantiles
-    from hiddenvictims.spec import DependencePrior
+    from hiddenvictims.core.spec import DependencePrior
+    from hiddenvictims.studies.netherlands.sensitivity import (
+        PriorSetting,
+        redraw_theta,
+        reweight_table,
+        weighted_quantiles,
+    )
 
     est = two_source_point
     moved = redraw_theta(est, DependencePrior(mean=1.5, sd=1e-9), seed=1)
     ratio = np.median(moved["N_unseen"].values) / np.median(est.posterior["N_unseen"].values)
     assert ratio == pytest.approx(np.exp(1.0), rel=0.03)
-    np.testing.assert_allclose((moved["N"] - moved["N_unseen"]).values, (est.posterior["N"] - est.posterior["N_unseen"]).values)
-    settings = [PriorSetting("low", DependencePrior(mean=-1.0, sd=0.2)), PriorSetting("high", DependencePrior(mean=1.0, sd=0.2))]
+    np.testing.assert_allclose((moved["N"] - moved["N_unseen"]).values,
+                               (est.posterior["N"] - est.posterior["N_unseen"]).values)
+    settings = [PriorSetting("low", DependencePrior(mean=-1.0, sd=0.2)),
+                PriorSetting("high", DependencePrior(mean=1.0, sd=0.2))]
     table = reweight_table(est, AnonymousSpec(dependence={"mean": 0.5, "sd": 0.0}), settings,
                            lambda post: {"N": post["N"]})
     low, high = table["median"].to_numpy()

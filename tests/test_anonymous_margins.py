@@ -12,12 +12,12 @@ import arviz as az
 import numpy as np
 import pytest
 
-from hiddenvictims import netherlands as nl
-from hiddenvictims.anonymous_data import two_source
-from hiddenvictims.errors import InputError
+from hiddenvictims.core.anonymous_data import two_source
+from hiddenvictims.core.errors import InputError
+from hiddenvictims.core.spec import AnonymousSpec, SamplerSettings
 from hiddenvictims.families import anonymous as an
 from hiddenvictims.families import anonymous_lik as lik
-from hiddenvictims.spec import AnonymousSpec, SamplerSettings
+from hiddenvictims.studies.netherlands import pipeline as nl
 
 Z_MC = 4.0
 QUANTILES = (0.025, 0.5, 0.975)
@@ -75,7 +75,7 @@ def test_pooled_margin_coordinates_have_unit_jacobian():
 def test_margins_need_one_linked_list():
     from conftest import load_benchmark
 
-    from hiddenvictims.anonymous_data import from_table
+    from hiddenvictims.core.anonymous_data import from_table
 
     data, _, _ = from_table(load_benchmark("netherlands_2010_2015_6lists"), "I")
     with pytest.raises(InputError, match="one linked list"):
@@ -90,24 +90,25 @@ def test_margin_density_is_the_cells_density_plus_jacobian():
     cfg = nl.load_config(nl.Path(__file__).resolve().parents[1] / "scenarios" / "netherlands-chat-only.toml")
     data = nl.dutch_data((2019, 2020, 2021))
     spec = cfg.model.model_copy(update={"parameterisation": "margins"})
-    prep = an.prepare(data, spec)
-    st = prep.st
+    prepared = an.prepare(data, spec)
+    structure = prepared.structure
     rng = np.random.default_rng(3)
-    w = 0.3 * rng.standard_normal((20, prep.sample_dim))
-    new = prep.logp_sampled(w)
-    cells, log_jac = an.margin_cells(w, st, prep.arrays, lik.NP)
-    theta = st.prior_mu[st.i_theta] + st.prior_sd[st.i_theta] * w[:, -1]
+    w = 0.3 * rng.standard_normal((20, prepared.sample_dim))
+    new = prepared.logp_sampled(w)
+    cells, log_jac = an.margin_cells(w, structure, prepared.arrays, lik.NP)
+    theta = structure.prior_mu[structure.i_theta] + structure.prior_sd[structure.i_theta] * w[:, -1]
     coef = an.cells_to_coef(cells, theta, lik.NP)
-    loglik = lik.log_likelihood(coef, {"theta": theta}, prep.arrays, prep.static, st.design, st.n_link_coef, lik.NP)
-    d = st.coef_map.shape[1]
-    cov = (st.coef_map * st.prior_sd[:d] ** 2) @ st.coef_map.T
-    diff = cells.reshape(len(w), -1) - st.coef_map @ st.prior_mu[:d]
+    loglik = lik.log_likelihood(coef, {"theta": theta}, prepared.arrays, prepared.static, structure.design,
+                                structure.n_link_coef, lik.NP)
+    d = structure.coef_map.shape[1]
+    cov = (structure.coef_map * structure.prior_sd[:d] ** 2) @ structure.coef_map.T
+    diff = cells.reshape(len(w), -1) - structure.coef_map @ structure.prior_mu[:d]
     prior = -0.5 * np.einsum("ni,ij,nj->n", diff, np.linalg.inv(cov), diff) - 0.5 * w[:, -1] ** 2
     np.testing.assert_allclose(new, prior + loglik + log_jac, rtol=1e-10, atol=1e-6)
     # and the xi it maps back to give the same cells under the cells model's map
-    xi = an.xi_from_margins(prep, w[None], rng)[0]
-    phi = st.prior_mu + st.prior_sd * xi
-    back, params = an.unpack(phi, st, lik.NP)
+    xi = an.xi_from_margins(prepared, w[None], rng)[0]
+    phi = structure.prior_mu + structure.prior_sd * xi
+    back, params = an.unpack(phi, structure, lik.NP)
     np.testing.assert_allclose(back, coef, atol=1e-8)
     np.testing.assert_allclose(params["theta"], theta)
 
@@ -136,4 +137,6 @@ def test_margins_and_cells_agree(both_fits, var):
         qc, sc = quantile_and_mcse(both_fits["cells"].posterior[var].sel(age=age))
         qm, sm = quantile_and_mcse(both_fits["margins"].posterior[var].sel(age=age))
         tol = Z_MC * np.sqrt(sc**2 + sm**2)
-        assert np.all(np.abs(qc - qm) <= tol), f"{var} {age}: cells {qc.round()} vs margins {qm.round()} (tol {tol.round()})"
+        assert np.all(np.abs(qc - qm) <= tol), (
+            f"{var} {age}: cells {qc.round()} vs margins {qm.round()} (tol {tol.round()})"
+        )

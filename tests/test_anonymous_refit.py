@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hiddenvictims import netherlands as nl
+from hiddenvictims.core.spec import SamplerSettings
 from hiddenvictims.families import anonymous as an
 from hiddenvictims.scenarios.precision import monitoring_precision, unavailable
-from hiddenvictims.spec import SamplerSettings
+from hiddenvictims.studies.netherlands import pipeline as nl
 
 SMALL = SamplerSettings(seed=11, chains=2, draws=120, tune=150, target_accept=0.9)
 BASELINE = nl.Path(__file__).resolve().parents[1] / "scenarios" / "netherlands-chat-only.toml"

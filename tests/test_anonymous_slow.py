@@ -1,7 +1,7 @@
 """Slow statistical checks of the anonymous-list model on simulated register + chat populations.
 
 Run with ``make test-all`` (marker ``slow``). Populations come from
-:func:`hiddenvictims.simulate.simulate_population` with two lists (register, chat) and a known
+:func:`hiddenvictims.core.simulate.simulate_population` with two lists (register, chat) and a known
 log odds ratio between them; the chat is anonymised (its total and how many of its members are
 on the register are kept, as in a linkage validation study).
 """
@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hiddenvictims.anonymous_data import two_source
+from hiddenvictims.core.anonymous_data import two_source
+from hiddenvictims.core.simulate import simulate_population
+from hiddenvictims.core.spec import AnonymousSpec, SamplerSettings
 from hiddenvictims.families import anonymous as an
-from hiddenvictims.simulate import simulate_population
-from hiddenvictims.spec import AnonymousSpec, SamplerSettings
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from hiddenvictims.cli import app
 from hiddenvictims.data import bundled_names, resolve
-from hiddenvictims.errors import InputError
+from hiddenvictims.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

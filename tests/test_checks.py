@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from conftest import load_benchmark
 
-from hiddenvictims.checks import INTERCEPT, check_cells, check_model
+from hiddenvictims.core.checks import check_cells, check_model
+from hiddenvictims.core.spec import LoglinearSpec
+from hiddenvictims.core.table import make_table
+from hiddenvictims.core.terms import INTERCEPT
 from hiddenvictims.families import loglinear
-from hiddenvictims.spec import LoglinearSpec
-from hiddenvictims.table import make_table
 
 ALL_PARAMS_3 = (INTERCEPT, "A", "B", "C", "A:B")
 

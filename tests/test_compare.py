@@ -8,9 +8,9 @@ import numpy as np
 from typer.testing import CliRunner
 
 from hiddenvictims.cli import app
-from hiddenvictims.compare import comparison_frame, spread_sentence
-from hiddenvictims.estimate import make_estimate
-from hiddenvictims.table import make_table
+from hiddenvictims.core.estimate import make_estimate
+from hiddenvictims.core.table import make_table
+from hiddenvictims.families.compare import comparison_frame, spread_sentence
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -27,7 +27,9 @@ def test_frame_and_spread_sentence_report_the_range_across_models():
     assert frame.loc[0, "median"] == np.median(fake(100.0).posterior["N"].values)
     sentence = spread_sentence(frame)
     lo, hi = frame["median"]
-    assert sentence.startswith(f"Across 2 models the median population runs from {lo:,.0f} (small) to {hi:,.0f} (large)")
+    assert sentence.startswith(
+        f"Across 2 models the median population runs from {lo:,.0f} (small) to {hi:,.0f} (large)"
+    )
     assert f"factor {hi / lo:.2f}" in sentence
     assert f"span {frame['lower'].min():,.0f} to {frame['upper'].max():,.0f}" in sentence
     assert (frame["checks"] == "n/a").all()
@@ -53,7 +55,7 @@ def test_cli_compare_writes_table_plot_and_manifest(tmp_path):
 def test_disagreeing_models_point_to_the_study_and_agreeing_ones_do_not():
     import pandas as pd
 
-    from hiddenvictims.compare import validation_note
+    from hiddenvictims.families.compare import validation_note
 
     agree = pd.DataFrame({"model": ["a", "b"], "median": [1000.0, 1100.0]})
     differ = pd.DataFrame({"model": ["a", "b"], "median": [1000.0, 2000.0]})

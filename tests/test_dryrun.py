@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hiddenvictims.runconfig import SCENARIO_KEYS
+from hiddenvictims.core.runconfig import SCENARIO_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "scenarios").glob("*.toml"))

@@ -6,16 +6,11 @@ import numpy as np
 import pytest
 from conftest import FAST, load_benchmark
 
+from hiddenvictims.core.spec import LoglinearSpec, SamplerSettings, load_model_spec
+from hiddenvictims.core.table import make_table
+from hiddenvictims.core.terms import design_matrix, resolve_terms
 from hiddenvictims.families import fit
-from hiddenvictims.families.loglinear import (
-    build_model,
-    design_matrix,
-    model_data,
-    posterior_mode,
-    resolve_terms,
-)
-from hiddenvictims.spec import LoglinearSpec, SamplerSettings, load_model_spec
-from hiddenvictims.table import make_table
+from hiddenvictims.families.loglinear import build_model, model_data, posterior_mode
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -31,7 +26,7 @@ def test_hierarchical_closure_and_exclusion():
     spec = LoglinearSpec(interactions=["all-two-way"], exclude=["A:D"])
     terms = resolve_terms(spec, lists)
     assert len([t for t in terms if len(t) == 2]) == 5 and (0, 3) not in terms
-    from hiddenvictims.errors import InputError
+    from hiddenvictims.core.errors import InputError
 
     with pytest.raises(InputError, match="breaks hierarchy"):
         resolve_terms(LoglinearSpec(interactions=["A:B:C"], exclude=["A:B"]), lists)

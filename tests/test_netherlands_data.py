@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from hiddenvictims import netherlands as nl
-from hiddenvictims.errors import InputError
+from hiddenvictims.core.errors import InputError
+from hiddenvictims.studies.netherlands import pipeline as nl
 
 
 @pytest.fixture(scope="module")

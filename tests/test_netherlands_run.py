@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from hiddenvictims.diagnostics import quantile_mcse
 from hiddenvictims.cli import app
+from hiddenvictims.core.diagnostics import quantile_mcse
 
 runner = CliRunner()
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "netherlands-chat-only.toml"
@@ -91,7 +91,7 @@ def test_quantile_mcse_matches_the_spread_of_repeated_runs():
 def test_the_baseline_folder_is_reused_by_scenarios_and_reports_vulnerable_groups(run):
     """A scenario extending the same baseline takes the posterior from the folder (no refit);
     both reports carry the vulnerable-group table with its representativeness sensitivity."""
-    from hiddenvictims.scenarios.run import run_scenario
+    from hiddenvictims.scenario_runner import run_scenario
 
     cfg, out, result = run
     assert result.exit_code == 0, result.output

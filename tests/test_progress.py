@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hiddenvictims import progress
+from hiddenvictims.core import progress
 from hiddenvictims.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from hiddenvictims import config
+from hiddenvictims.core import config
 from hiddenvictims.cli import app
-from hiddenvictims.errors import InputError
-from hiddenvictims.io import COUNT_LIKE, MAX_COUNT, read_table
-from hiddenvictims.runconfig import RunConfig
+from hiddenvictims.core.errors import InputError
+from hiddenvictims.core.io import COUNT_LIKE, MAX_COUNT, read_table
+from hiddenvictims.core.runconfig import RunConfig
 from hiddenvictims.scenarios.interventions import ChatReach, RegisterDetection
-from hiddenvictims.spec import SamplerSettings, parse_model_spec
+from hiddenvictims.core.spec import SamplerSettings, parse_model_spec
 
 runner = CliRunner()
 FAST_CASES = dict(deadline=None, suppress_health_check=list(HealthCheck))
@@ -169,7 +169,7 @@ def _sound(obj: BaseModel) -> None:
 @st.composite
 def model_specs(draw):
     family = draw(st.sampled_from(["loglinear", "averaging", "latent_class", "anonymous"]))
-    from hiddenvictims.spec import spec_classes
+    from hiddenvictims.core.spec import spec_classes
 
     cls = spec_classes()[family]
     data: dict = {"family": family}
@@ -177,7 +177,7 @@ def model_specs(draw):
     for name in draw(st.lists(st.sampled_from(fields), max_size=3, unique=True)) if fields else []:
         data[name] = draw(NUMBERS)
     if family in ("loglinear", "anonymous") and draw(st.booleans()):
-        from hiddenvictims.spec import LoglinearPriors
+        from hiddenvictims.core.spec import LoglinearPriors
 
         data["priors"] = {k: draw(NUMBERS) for k in draw(
             st.lists(st.sampled_from(_numeric_fields(LoglinearPriors)), max_size=2, unique=True))}
@@ -274,7 +274,7 @@ def test_run_config_data_section_takes_count_column_and_covariates(tmp_path):
     cfg = config.parse(RunConfig, {
         "name": "x", "data": {"path": "t.csv", "count_column": "Count", "covariates": ["female"]},
         "model": {"spec": "m.toml"}}, "run.toml")
-    from hiddenvictims.runconfig import load_table
+    from hiddenvictims.core.runconfig import load_table
 
     table = load_table(cfg.data, tmp_path)
     assert table.lists == ("A", "B", "C") and table.n_observed == 9

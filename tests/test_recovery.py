@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hiddenvictims.core.simulate import simulate_population
+from hiddenvictims.core.spec import LoglinearSpec, SamplerSettings
 from hiddenvictims.families import fit
-from hiddenvictims.simulate import simulate_population
-from hiddenvictims.spec import LoglinearSpec, SamplerSettings
 
 N_TRUE = 5_000
 PROBS = [0.15, 0.10, 0.20, 0.12]

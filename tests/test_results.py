@@ -9,9 +9,9 @@ from conftest import FAST, load_benchmark
 from typer.testing import CliRunner
 
 from hiddenvictims.cli import app
+from hiddenvictims.core.results import atomic_dir, save_estimate, versions, write_json
+from hiddenvictims.core.spec import LoglinearSpec
 from hiddenvictims.families import fit
-from hiddenvictims.results import atomic_dir, save_estimate, versions, write_json
-from hiddenvictims.spec import LoglinearSpec
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 runner = CliRunner()

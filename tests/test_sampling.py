@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pymc as pm
-
-from hiddenvictims import sampling
 from conftest import load_benchmark
+
+from hiddenvictims.core.spec import LoglinearSpec, SamplerSettings
 from hiddenvictims.families import loglinear
-from hiddenvictims.spec import LoglinearSpec, SamplerSettings
+from hiddenvictims.inference import sampling
 
 
 def captured_kwargs(monkeypatch, settings: SamplerSettings) -> dict:

@@ -9,11 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from hiddenvictims.cli import app
-from hiddenvictims.errors import InputError
+from hiddenvictims.core.errors import InputError
+from hiddenvictims.core.testing import fake_capture_draws
 from hiddenvictims.scenarios.forward import scenario_outcomes
 from hiddenvictims.scenarios.pipeline import prepare
 from hiddenvictims.scenarios.schema import load_scenario, sweep_cells
-from hiddenvictims.testing import fake_capture_draws
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -75,7 +75,7 @@ def test_shipped_configs_validate_before_any_fit_and_run_on_fake_draws(name):
         from hiddenvictims.scenarios.baseline import Baseline
         from hiddenvictims.scenarios.people import from_posterior
         from hiddenvictims.scenarios.people_run import evaluate_people
-        from hiddenvictims.testing import fake_dutch_posterior
+        from hiddenvictims.core.testing import fake_dutch_posterior
 
         fake = Baseline(from_posterior(fake_dutch_posterior(40, seed=1)), True, "fake", "test")
         result = evaluate_people(prep, fake)
@@ -117,7 +117,7 @@ def test_dutch_scenarios_drop_monitoring_precision_with_the_reason(name):
     """Precision on the Dutch model cannot be stated honestly (too few affordable replicates;
     with referral the refit's priors no longer fit): off in the shipped files, and asking for it
     stops before any fit with the reason."""
-    from hiddenvictims.scenarios.run import check_people_precision
+    from hiddenvictims.scenario_runner import check_people_precision
 
     prep = prepare(SCENARIOS / name)
     assert prep.spec.family == "anonymous" and not prep.cfg.precision.enabled

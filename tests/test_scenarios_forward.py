@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 from conftest import FAST, load_benchmark
 
-from hiddenvictims import capture
-from hiddenvictims.constants import INTERVAL_PROB
+from hiddenvictims.core import capture
+from hiddenvictims.core.constants import INTERVAL_PROB
+from hiddenvictims.core.simulate import simulate_population
+from hiddenvictims.core.spec import LoglinearSpec
+from hiddenvictims.core.testing import capture_draws, fake_capture_draws, pattern_probabilities
 from hiddenvictims.families import fit
 from hiddenvictims.scenarios import forward as fw
 from hiddenvictims.scenarios.forward import Engine, scenario_outcomes, summarise_outcomes
-from hiddenvictims.simulate import simulate_population
-from hiddenvictims.spec import LoglinearSpec
-from hiddenvictims.testing import capture_draws, fake_capture_draws, pattern_probabilities
 
 MC_SDS = 4.0
 LISTS = ("police", "care", "chat")  # chat is the last bit (1), care 2, police 4

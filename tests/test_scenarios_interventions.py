@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hiddenvictims.errors import InputError
+from hiddenvictims.core.errors import InputError
+from hiddenvictims.core.testing import capture_draws, fake_capture_draws
 from hiddenvictims.scenarios.forward import Engine, scenario_outcomes
 from hiddenvictims.scenarios.interventions import (
     REGISTRY,
@@ -23,7 +24,6 @@ from hiddenvictims.scenarios.interventions import (
     compile_plan,
     parse_interventions,
 )
-from hiddenvictims.testing import capture_draws, fake_capture_draws
 
 FP = 1e-12
 STRATA = {"age": ["adult", "minor"], "year": ["2020", "2021"]}

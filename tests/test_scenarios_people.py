@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hiddenvictims.results import versions
+from hiddenvictims.core.results import versions
 from hiddenvictims.scenarios import people as pp
 from hiddenvictims.scenarios import people_engine as pe
 from hiddenvictims.scenarios.baseline import load_baseline, match
@@ -25,7 +25,7 @@ from hiddenvictims.scenarios.vulnerable import (
     load_composition,
     sensitivity,
 )
-from hiddenvictims.testing import fake_dutch_posterior
+from hiddenvictims.core.testing import fake_dutch_posterior
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -268,7 +268,7 @@ def test_referral_drops_the_scenarios_precision_statement():
 
 def test_a_dutch_sweep_reuses_the_baseline_and_writes_heatmaps_with_uncertainty(tmp_path):
     """End to end through `scenario run` (no fit: the baseline folder matches)."""
-    from hiddenvictims.scenarios.run import run_scenario
+    from hiddenvictims.scenario_runner import run_scenario
 
     shutil.copy(SCENARIOS / "netherlands-chat-only.toml", tmp_path)
     base_folder = tmp_path / "base"
@@ -315,7 +315,7 @@ def test_capture_probabilities_of_the_synthesis_model_are_used_when_present():
 
 
 def test_compare_of_dutch_scenarios_loads_the_baseline_once(tmp_path):
-    from hiddenvictims.scenarios.run import compare
+    from hiddenvictims.scenario_runner import compare
 
     shutil.copy(SCENARIOS / "netherlands-chat-only.toml", tmp_path)
     base_folder = tmp_path / "base"

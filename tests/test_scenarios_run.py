@@ -13,9 +13,9 @@ from conftest import load_benchmark
 from typer.testing import CliRunner
 
 from hiddenvictims.cli import app
-from hiddenvictims.errors import InputError
+from hiddenvictims.core.errors import InputError
+from hiddenvictims.scenario_runner import run_scenario, run_sweep
 from hiddenvictims.scenarios.pipeline import prepare
-from hiddenvictims.scenarios.run import run_scenario, run_sweep
 
 runner = CliRunner()
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hiddenvictims.errors import InputError
+from hiddenvictims.core.errors import InputError
+from hiddenvictims.core.testing import fake_capture_draws
 from hiddenvictims.scenarios.forward import STATS, Engine
 from hiddenvictims.scenarios.sweep import Checkpoint, Grid, run_grid, sweep_table
-from hiddenvictims.testing import fake_capture_draws
 
 STEPS = [
     {"kind": "chat_reach", "multiplier": 1.0},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hiddenvictims.simulate import simulate_population
+from hiddenvictims.core.simulate import simulate_population
 
 
 def test_independent_lists_have_the_given_capture_rates():

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hiddenvictims.config import config_hash
-from hiddenvictims.errors import InputError
-from hiddenvictims.simulate import simulate_population
+from hiddenvictims.core.config import config_hash
+from hiddenvictims.core.errors import InputError
+from hiddenvictims.core.simulate import simulate_population
 from hiddenvictims.study import (
     Checkpoint,
     StudyConfig,

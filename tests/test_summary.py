@@ -10,11 +10,11 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-import hiddenvictims.summary as summary_mod
-from hiddenvictims.constants import INTERVAL_PROB, interval_quantiles
-from hiddenvictims.estimate import make_estimate
-from hiddenvictims.summary import pmf_quantile, summarise_draws, summarise_pmf
-from hiddenvictims.table import make_table
+import hiddenvictims.core.summary as summary_mod
+from hiddenvictims.core.constants import INTERVAL_PROB, interval_quantiles
+from hiddenvictims.core.estimate import make_estimate
+from hiddenvictims.core.summary import pmf_quantile, summarise_draws, summarise_pmf
+from hiddenvictims.core.table import make_table
 
 
 def fake_estimate(hidden: np.ndarray, strata=None, counts=None):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hiddenvictims.errors import InputError
+from hiddenvictims.core.errors import InputError
 from hiddenvictims.studies.netherlands import evidence as ev
 from hiddenvictims.studies.netherlands import synthesis as syn
 from hiddenvictims.studies.netherlands.synthesis_fit import _truncated, linked_table, log_lik_rows, prepare

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from hiddenvictims.netherlands import data_path
+from hiddenvictims.studies.netherlands.pipeline import data_path
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "netherlands-baseline.toml"

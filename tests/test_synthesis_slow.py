@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hiddenvictims.constants import interval_quantiles
+from hiddenvictims.core.constants import interval_quantiles
 from hiddenvictims.studies.netherlands import evidence as ev
 from hiddenvictims.studies.netherlands.synthesis import SynthesisSpec
 from hiddenvictims.studies.netherlands.synthesis_fit import (

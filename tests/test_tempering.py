@@ -1,4 +1,4 @@
-"""Parallel tempering (hiddenvictims.tempering) and the latent-class kernel it samples.
+"""Parallel tempering (hiddenvictims.inference.tempering) and the latent-class kernel it samples.
 
 The sampler is checked where the answer is known in closed form: a two-mode target whose
 modes HMC alone cannot cross; the share of draws in each mode must match the mixture weight
@@ -15,11 +15,11 @@ import pymc as pm
 import pytest
 from scipy.special import logsumexp
 
+from hiddenvictims.core.simulate import simulate_population
+from hiddenvictims.core.spec import LatentClassSpec
 from hiddenvictims.families.latent_class import build_model, model_data
 from hiddenvictims.families.latent_class_kernel import LatentClassDensity
-from hiddenvictims.simulate import simulate_population
-from hiddenvictims.spec import LatentClassSpec
-from hiddenvictims.tempering import (
+from hiddenvictims.inference.tempering import (
     TemperingSettings,
     ladder,
     parallel_tempering,
@@ -161,7 +161,7 @@ def test_kernel_prior_draws_follow_the_prior():
 
 def test_compiled_leapfrog_equals_the_python_loop():
     """The kernel's integrator and the generic per-step loop give the same HMC move."""
-    from hiddenvictims.tempering import hmc_move
+    from hiddenvictims.inference.tempering import hmc_move
 
     dens, _ = density_and_model()
     rng = np.random.default_rng(8)
@@ -185,7 +185,7 @@ def test_compiled_leapfrog_equals_the_python_loop():
 
 def test_target_accept_reaches_the_tempering_sampler():
     from hiddenvictims.families.latent_class import tempering_settings
-    from hiddenvictims.spec import SamplerSettings
+    from hiddenvictims.core.spec import SamplerSettings
 
     assert tempering_settings(LatentClassSpec(), SamplerSettings(target_accept=0.8)).target_accept == 0.8
     spec = LatentClassSpec(target_accept=0.95)

@@ -9,9 +9,9 @@ import pandas as pd
 import xarray as xr
 from rich.console import Console
 
-from hiddenvictims.scenarios import report
+from hiddenvictims.report import scenarios as report
 from hiddenvictims.scenarios.forward import OUTCOMES
-from hiddenvictims.scenarios.run import _rich
+from hiddenvictims.scenario_runner import _rich
 
 
 def render(table) -> list[str]:

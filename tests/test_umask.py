@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from hiddenvictims.results import atomic_dir
+from hiddenvictims.core.results import atomic_dir
 
 
 @pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o755), (0o027, 0o750), (0o077, 0o700)])

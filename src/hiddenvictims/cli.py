@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from .errors import InputError
+from .core.errors import InputError, require_file
 
 app = typer.Typer(
     name="hiddenvictims",
@@ -44,14 +44,12 @@ def _options(
     and results."""
     import logging
 
-    from . import progress
+    from .core import gate, progress
+    from .core.results import release_all
 
     progress.configure("off" if quiet else "auto")
     # Back to silent when the command ends: the API (and tests calling the CLI in-process) stay quiet.
     ctx.call_on_close(lambda: progress.configure("off"))
-    from . import gate
-    from .results import release_all
-
     # A command that stops early (bad input, Ctrl-C) gives up its claim on its results folder.
     ctx.call_on_close(release_all)
     gate.reset()
@@ -85,28 +83,28 @@ AllowOpt = Annotated[
                  "(default: exit 3; the warnings are printed and in summary.json either way)."),
 ]
 StrataOpt = Annotated[
-    Optional[list[str]], typer.Option("--strata", help="Column(s) that label strata (repeatable).")
+    list[str] | None, typer.Option("--strata", help="Column(s) that label strata (repeatable).")
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="auto | patterns | records")]
 ListsOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--lists", help="List columns, comma-separated (A,B,C); required for one row "
                  "per person."),
 ]
 CountColOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--count-column", help="Column holding the number of people per row "
                  "(default: the column named exactly 'count')."),
 ]
 CovariatesOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--covariates", help="Other columns to read past, comma-separated (never "
                  "guessed: an undeclared column is an error)."),
 ]
-DrawsOpt = Annotated[Optional[int], typer.Option(help="Posterior draws per chain.")]
-TuneOpt = Annotated[Optional[int], typer.Option(help="Tuning steps per chain.")]
-ChainsOpt = Annotated[Optional[int], typer.Option(help="Number of chains.")]
-BackendOpt = Annotated[Optional[str], typer.Option(help="auto | pymc | nutpie")]
+DrawsOpt = Annotated[int | None, typer.Option(help="Posterior draws per chain.")]
+TuneOpt = Annotated[int | None, typer.Option(help="Tuning steps per chain.")]
+ChainsOpt = Annotated[int | None, typer.Option(help="Number of chains.")]
+BackendOpt = Annotated[str | None, typer.Option(help="auto | pymc | nutpie")]
 
 
 def _fail(message: str) -> None:
@@ -118,29 +116,30 @@ def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | No
                   lists: str | None = None, count_column: str | None = None,
                   covariates: str | None = None):
     """Validate the output folder and read the table; InputError on any problem."""
-    from .io import parse_names, read_table
-    from .results import check_writable
-
     if fmt not in ("auto", "patterns", "records"):
         raise InputError(f"--format must be auto, patterns or records, not '{fmt}'")
-    if out is not None:
-        check_writable(out, force)
     from .data import resolve
 
+    path = resolve("table", data)  # before loading pandas: a mistyped name is answered at once
+    from .core.io import parse_names, read_table
+    from .core.results import check_writable
+
+    if out is not None:
+        check_writable(out, force)
     return read_table(  # type: ignore[arg-type]
-        resolve("table", data), fmt=fmt, strata=strata or [], lists=parse_names(lists, "--lists"),
+        path, fmt=fmt, strata=strata or [], lists=parse_names(lists, "--lists"),
         count_column=count_column, covariates=parse_names(covariates, "--covariates") or [],
     )
 
 
 def _sampler(seed: int, draws: int | None, tune: int | None, chains: int | None, backend: str | None):
-    from .spec import SamplerSettings
+    from .core.spec import SamplerSettings
 
     values = {"seed": seed, "progressbar": sys.stderr.isatty()}
     for key, value in (("draws", draws), ("tune", tune), ("chains", chains), ("backend", backend)):
         if value is not None:
             values[key] = value
-    from . import config
+    from .core import config
 
     return config.parse(SamplerSettings, values, "command line")
 
@@ -152,7 +151,7 @@ def fit(
         Path, typer.Option("--model", "-m", help="Model spec TOML, or a bundled model's name "
                            "(independence, two-way, averaging, latent-class ...).")
     ] = Path("independence"),
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder to write.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder to write.")] = None,
     seed: SeedOpt = 20261125,
     strata: StrataOpt = None,
     fmt: FormatOpt = "auto",
@@ -167,16 +166,15 @@ def fit(
     allow_unconverged: AllowOpt = False,
 ) -> None:
     """Fit one model to a capture table and print the posterior of the population size."""
-    from .families import fit as fit_family
-    from .results import save_estimate
-    from .spec import load_model_spec
-
     try:
         table = _read_checked(data, fmt, strata, out, force, lists, count_column, covariates)
+        from .core.results import save_estimate
+        from .core.spec import load_model_spec
+        from .families import fit as fit_family  # PyMC and friends: only once the input is read
         spec = load_model_spec(model)
         sampler = _sampler(seed, draws, tune, chains, backend)
         estimate = fit_family(table, spec, sampler)
-        from .console import print_estimate
+        from .report.console import print_estimate
 
         print_estimate(estimate)
         if out is not None:
@@ -184,7 +182,7 @@ def fit(
             Console().print(f"results written to {out}")
     except InputError as exc:
         _fail(str(exc))
-    from . import gate
+    from .core import gate
 
     gate.enforce(allow_unconverged)
 
@@ -192,7 +190,7 @@ def fit(
 @app.command()
 def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG.toml", help="Run or scenario config.")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Override output.dir.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Override output.dir.")] = None,
     force: ForceOpt = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check the config, data and output folder; say what "
@@ -202,7 +200,7 @@ def run(
 ) -> None:
     """Run a config (a path, or a bundled config's name such as uk-2013-two-way): read its data,
     fit its model, write its results folder."""
-    from . import gate
+    from .core import gate
     from .data import resolve
 
     try:
@@ -223,11 +221,11 @@ def run(
 def compare(
     data: DataArg,
     model: Annotated[
-        Optional[list[Path]],
+        list[Path] | None,
         typer.Option("--model", "-m", help="Model spec TOML (repeatable). Default: independence, "
                      "two-way, averaging over decomposable graphs, latent classes."),
     ] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for table, plot, manifest.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for table, plot, manifest.")] = None,
     seed: SeedOpt = 20261125,
     strata: StrataOpt = None,
     fmt: FormatOpt = "auto",
@@ -241,11 +239,11 @@ def compare(
     allow_unconverged: AllowOpt = False,
 ) -> None:
     """Fit several models to one table and show their estimates side by side (spread first)."""
-    from .compare import compare_models, default_specs, plot_comparison, specs_from_files
-    from .results import atomic_dir, versions, write_json
-
     try:
         table = _read_checked(data, fmt, strata, out, force, lists, count_column, covariates)
+        from .core.results import atomic_dir, versions, write_json
+        from .families.compare import compare_models, default_specs, specs_from_files
+        from .report.plots import plot_comparison
         specs = specs_from_files(model) if model else default_specs()
         sampler = _sampler(seed, draws, None, chains, backend)
         comparison = compare_models(table, specs, sampler)
@@ -253,7 +251,7 @@ def compare(
         _fail(str(exc))
     frame = comparison.frame()
     console = Console()
-    from .console import print_comparison
+    from .report.console import print_comparison
 
     title = f"{data.name}: {table.n_observed:,} observed on {table.n_lists} lists"
     print_comparison(frame, comparison.spread_sentence(), title, console)
@@ -268,7 +266,7 @@ def compare(
                 "models": [{"label": label, **est.model} for label, est in comparison.estimates],
                 "sampler": sampler.model_dump(mode="json"), "versions": versions()})
         console.print(f"results written to {out}")
-    from . import gate
+    from .core import gate
 
     gate.enforce(allow_unconverged)
 
@@ -279,8 +277,8 @@ def datasets(
 ) -> None:
     """List the public tables, models and configs bundled with the package: their names work
     wherever a file is asked for (`fit uk_2013_6lists --model two-way`, data.bundled)."""
+    from .core.io import read_table
     from .data import benchmark_names, benchmark_path, bundled_names, bundled_path
-    from .io import read_table
 
     console = Console(soft_wrap=True)
     console.print("[bold]tables[/bold]")
@@ -299,9 +297,9 @@ def datasets(
 @app.command()
 def study(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG.toml", help="Study config.")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder.")] = None,
-    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address.")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Local Dask workers (0: no Dask).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Local Dask workers (0: no Dask).")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard a checkpoint.")] = False,
     force: ForceOpt = False,
 ) -> None:
@@ -325,7 +323,7 @@ def report(
     results: Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A results folder.")],
     lang: Annotated[str, typer.Option("--lang", help="nl | en")] = "nl",
     out: Annotated[
-        Optional[Path], typer.Option("--out", "-o", help="HTML file (default RESULTS_DIR/report.LANG.html).")
+        Path | None, typer.Option("--out", "-o", help="HTML file (default RESULTS_DIR/report.LANG.html).")
     ] = None,
 ) -> None:
     """Write the self-contained HTML report of a results folder (for policy advisors)."""
@@ -350,7 +348,7 @@ def check(
     against: Annotated[
         Path, typer.Option("--against", help="Baseline: a results folder or a baseline.json.")
     ],
-    junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here.")] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
     update: Annotated[
         bool, typer.Option("--update", help="Write RESULTS_DIR's quantities to the baseline.json.")
     ] = False,
@@ -358,8 +356,8 @@ def check(
 ) -> None:
     """Compare every reported quantity with a baseline; exit 1 if one moved beyond its
     Monte Carlo tolerance (k x combined s.e. + a relative floor), 2 on bad input."""
-    from .regression import K_SE, REL_FLOOR, compare, folder_quantities, junit_xml, load_baseline
-    from .regression import write_baseline
+    from .core.regression import K_SE, REL_FLOOR, compare, folder_quantities, junit_xml, load_baseline
+    from .core.regression import write_baseline
 
     console = Console()
     try:
@@ -372,7 +370,7 @@ def check(
         table = compare(folder_quantities(results), load_baseline(against))
     except InputError as exc:
         _fail(str(exc))
-    from .console import print_check
+    from .report.console import print_check
 
     print_check(table, K_SE, REL_FLOOR, console, show_all=show_all)
     if junit is not None:
@@ -380,7 +378,7 @@ def check(
     raise typer.Exit(code=0 if bool(table["holds"].all()) else 1)
 
 
-from .scenarios.cli import scenario_app  # noqa: E402  (issue 5: `hiddenvictims scenario ...`)
+from .scenario_cli import scenario_app  # noqa: E402  (mounted after this module's commands)
 
 app.add_typer(scenario_app, name="scenario")
 
@@ -398,7 +396,7 @@ def run_cli(args: list[str] | None = None) -> int:
     results folder is written atomically and its claim released), anything else is our fault:
     exit 1 with a hint to report it, the traceback only with --verbose.
     """
-    from .results import release_all
+    from .core.results import release_all
 
     try:  # recent typer vendors click; older versions use click itself
         from typer._click.exceptions import ClickException

@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
+from .core.errors import InputError
 
 #: (start seconds, seconds per step and core) by family and compile mode.
 COST: dict[str, tuple[float, float]] = {
@@ -69,9 +69,9 @@ def fit_seconds(spec, sampler) -> tuple[str, float]:
 
 def plan_run(path: Path, out: Path | None, force: bool) -> Plan:
     """A run config (plain or ``kind = "netherlands"``)."""
-    from .config import read_toml
-    from .results import check_writable
-    from .runconfig import SCENARIO_KEYS
+    from .core.config import read_toml
+    from .core.results import check_writable
+    from .core.runconfig import SCENARIO_KEYS
 
     # As runner.config_kind decides (not imported: runner imports the samplers, seconds).
     raw = read_toml(path)
@@ -81,7 +81,7 @@ def plan_run(path: Path, out: Path | None, force: bool) -> Plan:
     if kind == "netherlands-synthesis":
         return _plan_synthesis(path, out, force)
     if kind == "netherlands":
-        from .netherlands import dutch_data, load_config, sensitivity_settings
+        from .studies.netherlands.pipeline import dutch_data, load_config, sensitivity_settings
 
         cfg = load_config(path)
         target = check_writable(out or Path(cfg.output.dir), force)
@@ -92,7 +92,7 @@ def plan_run(path: Path, out: Path | None, force: bool) -> Plan:
                            "reweighting (no refits)", 5.0))
         plan.steps.append(("tables, plot, reports (en, nl)", 5.0))
         return plan
-    from .runconfig import load_run_config, load_spec, load_table, output_dir
+    from .core.runconfig import load_run_config, load_spec, load_table, output_dir
 
     cfg = load_run_config(path)
     target = check_writable(output_dir(cfg, str(out) if out else None), force)
@@ -107,8 +107,8 @@ def plan_run(path: Path, out: Path | None, force: bool) -> Plan:
 def _plan_synthesis(path: Path, out: Path | None, force: bool) -> Plan:
     """The Dutch evidence synthesis (``kind = "netherlands-synthesis"``): JAX/BlackJAX, not yet
     in the benchmarks, so its rule (:data:`SYNTHESIS_COST`) is a rough guess, and says so."""
-    from .netherlands import dutch_figures
-    from .results import check_writable
+    from .studies.netherlands.pipeline import dutch_figures
+    from .core.results import check_writable
     from .studies.netherlands.synthesis_run import load_config
 
     cfg = load_config(path)
@@ -129,7 +129,7 @@ def _plan_synthesis(path: Path, out: Path | None, force: bool) -> Plan:
 def _scenario_steps(prep, precision: bool | None,
                     replicates: int | None) -> list[tuple[str, float]]:
     """Fit, scenario evaluation, precision refits (if on) or sweep cells of a prepared config."""
-    from .scenarios.precision import REFITTERS
+    from .scenarios.precision import unavailable
 
     cfg = prep.cfg
     steps = [fit_seconds(prep.spec, cfg.sampler)]
@@ -148,9 +148,9 @@ def _scenario_steps(prep, precision: bool | None,
     steps.append((f"scenario: {draws:,} posterior draws x {strata} strata", 2.0))
     enabled = cfg.precision.enabled if precision is None else precision
     family = getattr(prep.spec, "family", "")
-    if enabled and family not in REFITTERS:  # as pipeline.check_precision (without the samplers)
-        raise InputError(f"{prep.source}: key 'precision.enabled': monitoring precision is not "
-                         f"available for model family '{family}'")
+    reason = unavailable(family) if enabled else None  # as pipeline.check_precision
+    if reason is not None:
+        raise InputError(f"{prep.source}: key 'precision.enabled': {reason}")
     if enabled:
         p = cfg.precision
         n = replicates or p.replicates
@@ -165,9 +165,9 @@ def _scenario_steps(prep, precision: bool | None,
 
 def plan_scenario(path: Path, out: Path | None, force: bool, precision: bool | None = None,
                   replicates: int | None = None) -> Plan:
-    from .results import check_writable
+    from .core.results import check_writable
     from .scenarios.pipeline import prepare
-    from .scenarios.run import default_out
+    from .scenario_runner import default_out
 
     prep = prepare(path)
     target = check_writable(out or default_out(prep), force)
@@ -180,9 +180,9 @@ def plan_scenario(path: Path, out: Path | None, force: bool, precision: bool | N
 
 
 def plan_compare(paths: list[Path], out: Path | None, force: bool) -> Plan:
-    from .results import check_writable
+    from .core.results import check_writable
     from .scenarios.pipeline import prepare
-    from .scenarios.run import compare_target
+    from .scenario_runner import compare_target
 
     if len(paths) < 2:
         raise InputError("compare needs at least two scenario configs")

@@ -6,11 +6,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .console import print_estimate
-from .families import fit as fit_family
-from .results import check_writable, save_estimate
-from .runconfig import load_run_config, load_spec, load_table, output_dir
-
 
 def run_config(path: str | Path, out: str | Path | None = None, force: bool = False,
                console: Console | None = None) -> Path:
@@ -18,23 +13,27 @@ def run_config(path: str | Path, out: str | Path | None = None, force: bool = Fa
     path = Path(path)
     kind = config_kind(path)
     if kind == "scenario":
-        from .scenarios.run import run_scenario
+        from .scenario_runner import run_scenario
 
         return run_scenario(path, out=out, force=force, console=console)
     if kind == "netherlands":
-        from .netherlands import run_netherlands
-
         return run_netherlands(path, out=out, force=force, console=console)
     if kind == "netherlands-synthesis":
         from .studies.netherlands.synthesis_run import run_synthesis
 
         return run_synthesis(path, out=out, force=force, console=console)
+    from .core.results import check_writable, save_estimate
+    from .core.runconfig import load_run_config, load_spec, load_table, output_dir
+
     cfg = load_run_config(path)
     target = output_dir(cfg, str(out) if out else None)
     check_writable(target, force)
     base = path.parent
     table = load_table(cfg.data, base)
     spec = load_spec(cfg.model, base, str(path))
+    from .families import fit as fit_family  # PyMC and friends: only once the config is read
+    from .report.console import print_estimate
+
     estimate = fit_family(table, spec, cfg.sampler)
     if console is not None:
         print_estimate(estimate, console, title=cfg.name)
@@ -45,12 +44,32 @@ def run_config(path: str | Path, out: str | Path | None = None, force: bool = Fa
     return target
 
 
+def run_netherlands(config_path: str | Path, out: str | Path | None = None, force: bool = False,
+                    console: Console | None = None) -> Path:
+    """Run the Dutch baseline: fit, sensitivity, tables, plot and reports in one results folder."""
+    from .core.results import check_writable
+    from .report.netherlands import print_summary, write_outputs
+    from .studies.netherlands.pipeline import fit_netherlands, load_config
+
+    path = Path(config_path)
+    cfg = load_config(path)
+    target = Path(out) if out else Path(cfg.output.dir)
+    check_writable(target, force)
+    estimate, table, sens = fit_netherlands(cfg)
+    if console is not None:
+        print_summary(estimate, table, cfg, console)
+    write_outputs(target, force, estimate, table, sens, cfg, path)
+    if console is not None:
+        console.print(f"results written to {target}")
+    return target
+
+
 def config_kind(path: str | Path) -> str | None:
     """What a config describes: ``"scenario"`` (it has a key of ``SCENARIO_KEYS``: ``extends``,
     ``interventions``, a ``sweep``, ``roles`` ...), else its top-level ``kind``
     (``"netherlands"`` for the anonymous-list baseline), else None (a plain run config)."""
-    from .config import read_toml
-    from .runconfig import SCENARIO_KEYS
+    from .core.config import read_toml
+    from .core.runconfig import SCENARIO_KEYS
 
     raw = read_toml(path)
     if any(key in raw for key in SCENARIO_KEYS):

@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from .config import Strict, config_hash
-from .constants import INTERVAL_PROB
-from .errors import InputError
+from .core.config import Strict, config_hash
+from .core.constants import INTERVAL_PROB
+from .core.errors import InputError
 
 ModelName = Literal["independence", "two-way", "averaging", "latent-class", "anonymous"]
 ROW_COLUMNS = [
@@ -122,7 +122,7 @@ class StudyConfig(Strict):
 # ---------------------------------------------------------------------------- one replicate
 def model_spec(name: str):
     """The spec of a study model: the package defaults, as ``compare`` uses them."""
-    from .spec import AnonymousSpec, AveragingSpec, LatentClassSpec, LoglinearSpec
+    from .core.spec import AnonymousSpec, AveragingSpec, LatentClassSpec, LoglinearSpec
 
     return {
         "independence": lambda: LoglinearSpec(name="independence"),
@@ -135,7 +135,7 @@ def model_spec(name: str):
 
 def drop_list(table, name: str):
     """The table of the other lists (people only on ``name`` become unobserved)."""
-    from .table import make_table, pattern_index
+    from .core.table import make_table, pattern_index
 
     j = table.lists.index(name)
     keep = [x for x in table.lists if x != name]
@@ -151,8 +151,8 @@ def run_replicate(config: StudyConfig, index: int, replicate: int) -> pd.DataFra
     import warnings
 
     from .families import fit
-    from .simulate import simulate_population
-    from .spec import SamplerSettings
+    from .core.simulate import simulate_population
+    from .core.spec import SamplerSettings
 
     setting = config.settings[index]
     seed = int(np.random.SeedSequence([config.seed, index, replicate]).generate_state(1)[0])
@@ -179,7 +179,7 @@ def run_replicate(config: StudyConfig, index: int, replicate: int) -> pd.DataFra
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if name == "anonymous":
-                from .anonymous_data import from_table
+                from .core.anonymous_data import from_table
                 from .families import anonymous
 
                 data, _, _ = from_table(pop.table, setting.anonymous)
@@ -273,7 +273,7 @@ def run_study(
     progress: bool = False,
 ) -> tuple[pd.DataFrame, float]:
     """Run (or resume) every replicate; write the results folder. Returns (summary, seconds)."""
-    from .results import atomic_dir, check_writable
+    from .core.results import atomic_dir, check_writable
 
     check_writable(out, force)
     workers = config.workers if workers is None else workers
@@ -312,7 +312,7 @@ def run_study(
         summary.to_csv(tmp / "summary.csv", index=False)
         (tmp / "summary.md").write_text(markdown_table(summary) + "\n")
         plot_coverage(summary, tmp / "coverage.png")
-        from .results import versions, write_json
+        from .core.results import versions, write_json
 
         write_json(
             tmp / "manifest.json",
@@ -395,7 +395,7 @@ def plot_coverage(summary: pd.DataFrame, path: Path) -> Path:
 
 
 def load_study(path: str | Path) -> StudyConfig:
-    from . import config
+    from .core import config
 
     return config.load(StudyConfig, path)
 

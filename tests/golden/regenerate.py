@@ -63,14 +63,14 @@ def run_reduced(stem: str, scenarios: Path, out: Path, cache: dict | None = None
 
     config = scenarios / f"{stem}.toml"
     if config_kind(config) == "scenario":
-        from hiddenvictims.scenarios.run import run_scenario
+        from hiddenvictims.scenario_runner import run_scenario
 
         return run_scenario(config, out=out, force=True, precision=False, workers=1, cache=cache)
     return run_config(config, out=out, force=True)
 
 
 def main(stems: list[str]) -> None:
-    from hiddenvictims.regression import write_baseline
+    from hiddenvictims.core.regression import write_baseline
 
     with tempfile.TemporaryDirectory() as tmp:
         scenarios = reduced_copy(Path(tmp))

@@ -28,7 +28,7 @@ def bundled_names(kind: str) -> list[str]:
 
 def bundled_path(kind: str, name: str) -> Path:
     """Path of a bundled table, model or config by name; InputError (with hints) if unknown."""
-    from ..errors import InputError, did_you_mean
+    from ..core.errors import InputError, did_you_mean
 
     folder, suffix = KINDS[kind]
     names = bundled_names(kind)
@@ -44,7 +44,7 @@ def resolve(kind: str, ref: str | Path, base: Path | None = None) -> Path:
     """A file the user named: the path (relative to ``base`` if given) when it exists, else the
     bundled entry of that name (``two-way`` or ``models/two-way.toml`` -> the bundled
     ``two-way.toml``), else an InputError that lists the bundled names."""
-    from ..errors import InputError
+    from ..core.errors import InputError
 
     path = Path(ref)
     full = path if base is None or path.is_absolute() else base / path

@@ -27,21 +27,22 @@ import arviz as az
 import numpy as np
 import pymc as pm
 import xarray as xr
+
 try:  # pytensor >= 2.31 moved it; older releases keep it in graph.basic
     from pytensor.graph.traversal import ancestors
 except ImportError:  # pragma: no cover - depends on the installed pytensor
     from pytensor.graph.basic import ancestors
 from scipy import optimize
 
-from ..anonymous_data import AnonymousData, AnonymousSource
-from ..capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws, full_pattern_labels
-from ..constants import PATTERN_DIM, TERM_DIM
-from ..errors import InputError
-from ..estimate import Estimate
-from ..spec import AnonymousSpec, SamplerSettings
-from ..table import pattern_matrix
+from ..core.anonymous_data import AnonymousData, AnonymousSource, known_range
+from ..core.capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws, full_pattern_labels
+from ..core.constants import PATTERN_DIM, TERM_DIM
+from ..core.errors import InputError
+from ..core.estimate import Estimate
+from ..core.spec import AnonymousSpec, SamplerSettings
+from ..core.table import pattern_matrix
+from ..core.terms import INTERCEPT, design_matrix, resolve_terms, term_name
 from . import anonymous_lik as lik
-from .loglinear import design_matrix, resolve_terms, term_name
 
 FAMILY = "anonymous"
 KIND_N, KIND_REG, KIND_ANON = 0, 1, 2
@@ -87,7 +88,7 @@ def build_structure(data: AnonymousData, spec: AnonymousSpec) -> Structure:
         c_mu = np.full(3, spec.cell_mu)
         c_sd = np.full(3, spec.cell_sd)
     else:
-        coef_names = ("(intercept)", *[term_name(t, lists) for t in terms], "alpha")
+        coef_names = (INTERCEPT, *[term_name(t, lists) for t in terms], "alpha")
         c_mu = np.array([pr.intercept_mu] + [0.0] * len(terms) + [spec.anonymous_mu])
         c_sd = np.array([pr.intercept_sd] + [pr.main_sd if len(t) == 1 else pr.interaction_sd for t in terms]
                         + [spec.anonymous_sd])
@@ -167,10 +168,10 @@ def build_structure(data: AnonymousData, spec: AnonymousSpec) -> Structure:
     )
 
 
-def informative_arrays(data: AnonymousData, spec: AnonymousSpec, st: Structure) -> dict[str, np.ndarray]:
+def informative_arrays(data: AnonymousData, spec: AnonymousSpec, structure: Structure) -> dict[str, np.ndarray]:
     """Evidence priors as arrays: stratum mask (I, U, G), kind one-hot (I, 3), mean, sd."""
     n = max(1, len(spec.informative))
-    mask = np.zeros((n, st.n_units, st.n_groups))
+    mask = np.zeros((n, structure.n_units, structure.n_groups))
     kind = np.zeros((n, 3))
     mu = np.zeros(n)
     sd = np.ones(n)
@@ -185,7 +186,7 @@ def informative_arrays(data: AnonymousData, spec: AnonymousSpec, st: Structure) 
             if str(value) not in values:
                 raise InputError(f"{spec.name}: informative prior: '{value}' is not a value of '{dim}' ({values})")
             sel = sel * (xr.DataArray([str(v) for v in coords[dim]], dims=dim) == str(value))
-        mask[i] = sel.transpose(*order).values.reshape(st.n_units, st.n_groups)
+        mask[i] = sel.transpose(*order).values.reshape(structure.n_units, structure.n_groups)
         if prior.quantity == "N":
             kind[i, KIND_N] = 1
             mu[i] = np.log(prior.median)
@@ -204,58 +205,58 @@ def informative_arrays(data: AnonymousData, spec: AnonymousSpec, st: Structure) 
 
 
 # ------------------------------------------------------------------------------ log density
-def unpack(phi, st: Structure, xp, coef_map=None):
+def unpack(phi, structure: Structure, ops, coef_map=None):
     """phi (..., D) -> coef (..., U, G, C) and the global parameters."""
-    cmap = st.coef_map if coef_map is None else coef_map
-    d_coef = st.coef_map.shape[1]
+    cmap = structure.coef_map if coef_map is None else coef_map
+    d_coef = structure.coef_map.shape[1]
     coef = phi[..., :d_coef] @ cmap.T
-    shape = (st.n_units, st.n_groups, st.n_coef)
-    if xp is lik.NP:
+    shape = (structure.n_units, structure.n_groups, structure.n_coef)
+    if ops is lik.NP:
         coef = coef.reshape(*phi.shape[:-1], *shape)
     else:
         coef = coef.reshape(shape)
-    params = {"theta": phi[..., st.i_theta]}
-    if st.cells:
-        coef = cells_to_coef(coef, params["theta"], xp)
-    if st.i_logit_s is not None:
-        params["logit_s"] = phi[..., st.i_logit_s]
-        params["logit_f"] = phi[..., st.i_logit_f]
+    params = {"theta": phi[..., structure.i_theta]}
+    if structure.cells:
+        coef = cells_to_coef(coef, params["theta"], ops)
+    if structure.i_logit_s is not None:
+        params["logit_s"] = phi[..., structure.i_logit_s]
+        params["logit_f"] = phi[..., structure.i_logit_f]
     return coef, params
 
 
-def cells_to_coef(cells, theta, xp):
+def cells_to_coef(cells, theta, ops):
     """(l10, l01, l11) (..., U, G, 3) -> (intercept u = log lam00, register main beta, alpha)."""
-    th = theta[..., None, None] if xp is lik.NP else theta
+    th = theta[..., None, None] if ops is lik.NP else theta
     l10, l01, l11 = cells[..., 0], cells[..., 1], cells[..., 2]
-    return xp.stack([l10 + l01 - l11 + th, l11 - l01 - th, l11 - l10 - th], axis=-1)
+    return ops.stack([l10 + l01 - l11 + th, l11 - l01 - th, l11 - l10 - th], axis=-1)
 
 
-def derived_logs(coef, theta, st: Structure, xp, design=None):
+def derived_logs(coef, theta, structure: Structure, ops, design=None):
     """log expected N, logit register coverage, logit anonymous coverage: (..., U, G) each."""
-    lm = lik.cell_log_means(coef, st.design if design is None else design, st.n_link_coef, theta, xp)
-    stack = xp.stack([lm["00"], lm["10"], lm["01"], lm["11"]], axis=-1)
-    log_n = xp.logsumexp(stack, axis=-1)
-    reg = xp.logsumexp(xp.stack([lm["10"], lm["11"]], axis=-1), axis=-1)
-    nreg = xp.logsumexp(xp.stack([lm["00"], lm["01"]], axis=-1), axis=-1)
-    anon = xp.logsumexp(xp.stack([lm["01"], lm["11"]], axis=-1), axis=-1)
-    nanon = xp.logsumexp(xp.stack([lm["00"], lm["10"]], axis=-1), axis=-1)
-    return xp.stack([log_n, reg - nreg, anon - nanon], axis=-1)  # (..., U, G, 3)
+    lm = lik.cell_log_means(coef, structure.design if design is None else design, structure.n_link_coef, theta, ops)
+    stack = ops.stack([lm["00"], lm["10"], lm["01"], lm["11"]], axis=-1)
+    log_n = ops.logsumexp(stack, axis=-1)
+    reg = ops.logsumexp(ops.stack([lm["10"], lm["11"]], axis=-1), axis=-1)
+    nreg = ops.logsumexp(ops.stack([lm["00"], lm["01"]], axis=-1), axis=-1)
+    anon = ops.logsumexp(ops.stack([lm["01"], lm["11"]], axis=-1), axis=-1)
+    nanon = ops.logsumexp(ops.stack([lm["00"], lm["10"]], axis=-1), axis=-1)
+    return ops.stack([log_n, reg - nreg, anon - nanon], axis=-1)  # (..., U, G, 3)
 
 
-def informative_logp(coef, theta, info: dict, st: Structure, xp):
-    q = derived_logs(coef, theta, st, xp, info["design"])  # (..., U, G, 3)
+def informative_logp(coef, theta, info: dict, structure: Structure, ops):
+    q = derived_logs(coef, theta, structure, ops, info["design"])  # (..., U, G, 3)
     sel = (q[..., None, :, :, :] * info["info_kind"][:, None, None, :]).sum(axis=-1)  # (..., I, U, G)
     z = (sel - info["info_mu"][:, None, None]) / info["info_sd"][:, None, None]
     return (-0.5 * z**2 * info["info_mask"]).sum(axis=(-1, -2, -3))
 
 
-def log_posterior(xi, st: Structure, arrays: dict, static: dict, xp, likelihood: bool = True):
+def log_posterior(xi, structure: Structure, arrays: dict, static: dict, ops, likelihood: bool = True):
     """Unnormalised log posterior of the standardised parameters xi (..., D)."""
     phi = arrays["prior_mu"] + arrays["prior_sd"] * xi
-    coef, params = unpack(phi, st, xp, arrays["coef_map"])
-    out = -0.5 * (xi**2).sum(axis=-1) + informative_logp(coef, params["theta"], arrays, st, xp)
+    coef, params = unpack(phi, structure, ops, arrays["coef_map"])
+    out = -0.5 * (xi**2).sum(axis=-1) + informative_logp(coef, params["theta"], arrays, structure, ops)
     if likelihood:
-        out = out + lik.log_likelihood(coef, params, arrays, static, arrays["design"], st.n_link_coef, xp)
+        out = out + lik.log_likelihood(coef, params, arrays, static, arrays["design"], structure.n_link_coef, ops)
     return out
 
 
@@ -274,30 +275,30 @@ def log_posterior(xi, st: Structure, arrays: dict, static: dict, xp, likelihood:
 LOG2 = float(np.log(2.0))
 
 
-def cells_from_margins(x, xp):
+def cells_from_margins(x, ops):
     """(a, b, v) (..., 3) -> cells (l10, l01, l11) (..., 3) and log|det d cells / d(a, b, v)| (...)."""
     a, b, v = x[..., 0], x[..., 1], x[..., 2]
-    d = xp.abs(a - b)
+    d = ops.abs(a - b)
     m = 0.5 * (a + b + d)  # max(a, b); m - d = min(a, b)
-    e = xp.exp(-d)
-    g = -xp.expm1(-d)  # |R - C| / max(R, C)
-    log_w = -xp.softplus(-v)
-    log_1mw = -xp.softplus(v)
-    root = xp.sqrt(g * g + 4.0 * xp.exp(log_w) * e)  # sqrt((R - C)^2 + 4 w R C) / max(R, C)
-    log_large = m + xp.log(g + root) - LOG2  # the larger of lam10, lam01
+    e = ops.exp(-d)
+    g = -ops.expm1(-d)  # |R - C| / max(R, C)
+    log_w = -ops.softplus(-v)
+    log_1mw = -ops.softplus(v)
+    root = ops.sqrt(g * g + 4.0 * ops.exp(log_w) * e)  # sqrt((R - C)^2 + 4 w R C) / max(R, C)
+    log_large = m + ops.log(g + root) - LOG2  # the larger of lam10, lam01
     log_small = a + b + log_w - log_large  # lam10 lam01 = w R C
-    l11 = (m - d) + log_1mw + LOG2 - xp.log(1.0 + e + root)  # x = 2 R C (1 - w) / (R + C + sqrt(.))
+    l11 = (m - d) + log_1mw + LOG2 - ops.log(1.0 + e + root)  # x = 2 R C (1 - w) / (R + C + sqrt(.))
     a_big = a >= b
-    l10 = xp.where(a_big, log_large, log_small)
-    l01 = xp.where(a_big, log_small, log_large)
+    l10 = ops.where(a_big, log_large, log_small)
+    l01 = ops.where(a_big, log_small, log_large)
     # |det d(a, b, v) / d cells| = [lam10 lam01 (lam10 + lam01 + 2 lam11) + lam10 lam11 R
     #                               + lam01 lam11 C] / (R C L), L = lam10 + lam01 + lam11
-    log_l = xp.logsumexp(xp.stack([l10, l01, l11], axis=-1), axis=-1)
-    t1 = l10 + l01 + xp.logsumexp(xp.stack([l10, l01, l11 + LOG2], axis=-1), axis=-1)
+    log_l = ops.logsumexp(ops.stack([l10, l01, l11], axis=-1), axis=-1)
+    t1 = l10 + l01 + ops.logsumexp(ops.stack([l10, l01, l11 + LOG2], axis=-1), axis=-1)
     t2 = l10 + l11 + a
     t3 = l01 + l11 + b
-    log_jac = a + b + log_l - xp.logsumexp(xp.stack([t1, t2, t3], axis=-1), axis=-1)
-    return xp.stack([l10, l01, l11], axis=-1), log_jac
+    log_jac = a + b + log_l - ops.logsumexp(ops.stack([t1, t2, t3], axis=-1), axis=-1)
+    return ops.stack([l10, l01, l11], axis=-1), log_jac
 
 
 def margins_from_cells(cells: np.ndarray) -> np.ndarray:
@@ -308,12 +309,12 @@ def margins_from_cells(cells: np.ndarray) -> np.ndarray:
     return np.stack([a, b, v], axis=-1)
 
 
-def _groups_from_pooled(x, flag, off, xp):
+def _groups_from_pooled(x, flag, off, ops):
     """Per unit (..., U, G): where ``flag`` (U,), x[..., 0] is the log total over the groups and
     x[..., g] (g > 0) the log ratio of group g to group 0; elsewhere x is per group already."""
     rel = x * off  # (0, s_1, ..., s_{G-1})
-    pooled = x[..., :1] + rel - xp.logsumexp(rel, axis=-1)[..., None]
-    return xp.where(flag[:, None] > 0.5, pooled, x)
+    pooled = x[..., :1] + rel - ops.logsumexp(rel, axis=-1)[..., None]
+    return ops.where(flag[:, None] > 0.5, pooled, x)
 
 
 def _pooled_from_groups(a: np.ndarray, flag: np.ndarray) -> np.ndarray:
@@ -321,50 +322,51 @@ def _pooled_from_groups(a: np.ndarray, flag: np.ndarray) -> np.ndarray:
     return np.where(flag[:, None] > 0.5, pooled, a)
 
 
-def margin_cells(w, st: Structure, arrays: dict, xp):
+def margin_cells(w, structure: Structure, arrays: dict, ops):
     """Sampled coordinates w (..., Dw) -> cells (..., U, G, 3) and the summed log Jacobian (...)."""
-    n = st.n_units * st.n_groups * 3
-    x = arrays["mg_centre"] + w[..., :n]
-    shape = (st.n_units, st.n_groups, 3)
-    x = x.reshape(*w.shape[:-1], *shape) if xp is lik.NP else x.reshape(shape)
-    a = _groups_from_pooled(x[..., 0], arrays["mg_pool_reg"], arrays["mg_group_off"], xp)
-    b = _groups_from_pooled(x[..., 1], arrays["mg_pool_anon"], arrays["mg_group_off"], xp)
-    cells, log_jac = cells_from_margins(xp.stack([a, b, x[..., 2]], axis=-1), xp)
+    n = structure.n_units * structure.n_groups * 3
+    x = arrays["margin_centre"] + w[..., :n]
+    shape = (structure.n_units, structure.n_groups, 3)
+    x = x.reshape(*w.shape[:-1], *shape) if ops is lik.NP else x.reshape(shape)
+    a = _groups_from_pooled(x[..., 0], arrays["margin_pool_reg"], arrays["margin_group_off"], ops)
+    b = _groups_from_pooled(x[..., 1], arrays["margin_pool_anon"], arrays["margin_group_off"], ops)
+    cells, log_jac = cells_from_margins(ops.stack([a, b, x[..., 2]], axis=-1), ops)
     return cells, log_jac.sum(axis=(-1, -2))
 
 
-def log_posterior_margins(w, st: Structure, arrays: dict, static: dict, xp, likelihood: bool = True):
+def log_posterior_margins(w, structure: Structure, arrays: dict, static: dict, ops, likelihood: bool = True):
     """Unnormalised log posterior of the margin coordinates w (..., Dw); theta's standardised
     value is the last entry. Same model as :func:`log_posterior` (cells marginalised over the
     pooling parameters, whose conditional given the cells is the prior's)."""
-    cells, log_jac = margin_cells(w, st, arrays, xp)
-    n = st.n_units * st.n_groups * 3
-    flat = cells.reshape(*w.shape[:-1], n) if xp is lik.NP else cells.reshape((n,))
-    diff = flat - arrays["mg_mean"]
+    cells, log_jac = margin_cells(w, structure, arrays, ops)
+    n = structure.n_units * structure.n_groups * 3
+    flat = cells.reshape(*w.shape[:-1], n) if ops is lik.NP else cells.reshape((n,))
+    diff = flat - arrays["margin_mean"]
     xi_th = w[..., -1]
-    theta = arrays["prior_mu"][st.i_theta] + arrays["prior_sd"][st.i_theta] * xi_th
-    out = -0.5 * ((diff @ arrays["mg_prec"]) * diff).sum(axis=-1) + log_jac - 0.5 * xi_th**2
-    coef = cells_to_coef(cells, theta, xp)
-    out = out + informative_logp(coef, theta, arrays, st, xp)
+    theta = arrays["prior_mu"][structure.i_theta] + arrays["prior_sd"][structure.i_theta] * xi_th
+    out = -0.5 * ((diff @ arrays["margin_prec"]) * diff).sum(axis=-1) + log_jac - 0.5 * xi_th**2
+    coef = cells_to_coef(cells, theta, ops)
+    out = out + informative_logp(coef, theta, arrays, structure, ops)
     if likelihood:
-        out = out + lik.log_likelihood(coef, {"theta": theta}, arrays, static, arrays["design"], st.n_link_coef, xp)
+        out = out + lik.log_likelihood(coef, {"theta": theta}, arrays, static, arrays["design"],
+                                       structure.n_link_coef, ops)
     return out
 
 
-def margin_arrays(st: Structure, obs: dict, name: str) -> tuple[dict, dict]:
+def margin_arrays(structure: Structure, obs: dict, name: str) -> tuple[dict, dict]:
     """Arrays (prior of the cells, centre, pooled-margin flags) and static flags for 'margins'."""
-    if not st.cells:
+    if not structure.cells:
         raise InputError(f"{name}: parameterisation 'margins' needs exactly one linked list (the register)")
-    amap = st.coef_map
+    amap = structure.coef_map
     d_coef = amap.shape[1]
-    mu, sd = st.prior_mu[:d_coef], st.prior_sd[:d_coef]
+    mu, sd = structure.prior_mu[:d_coef], structure.prior_sd[:d_coef]
     if np.linalg.matrix_rank(amap) < amap.shape[0]:
         raise InputError(f"{name}: parameterisation 'margins' needs a prior of full rank over the strata's cells "
                          "(pooling over the group dim of the data, or none): use parameterisation = 'cells'")
     cov = (amap * sd**2) @ amap.T
     prec = np.linalg.inv(cov)
     prec = 0.5 * (prec + prec.T)
-    u, g = st.n_units, st.n_groups
+    u, g = structure.n_units, structure.n_groups
     pool_reg = np.array([g > 1 and obs["regp_w"][i] > 0 and not np.any(obs["reg_w"][i] > 0) for i in range(u)])
     pool_anon = np.array([g > 1 and obs["chatp_w"][i] > 0 and not np.any(obs["chat_w"][i] > 0) for i in range(u)])
     mean = amap @ mu
@@ -372,31 +374,31 @@ def margin_arrays(st: Structure, obs: dict, name: str) -> tuple[dict, dict]:
     ab_v[..., 0] = _pooled_from_groups(ab_v[..., 0], pool_reg.astype(float))
     ab_v[..., 1] = _pooled_from_groups(ab_v[..., 1], pool_anon.astype(float))
     arrays = {
-        "mg_centre": ab_v.ravel(), "mg_mean": mean, "mg_prec": prec,
-        "mg_gain": (sd**2)[:, None] * amap.T @ prec,  # D A^T (A D A^T)^-1: phi given the cells
-        "mg_pool_reg": pool_reg.astype(float), "mg_pool_anon": pool_anon.astype(float),
-        "mg_group_off": (np.arange(g) > 0).astype(float),
+        "margin_centre": ab_v.ravel(), "margin_mean": mean, "margin_prec": prec,
+        "margin_gain": (sd**2)[:, None] * amap.T @ prec,  # D A^T (A D A^T)^-1: phi given the cells
+        "margin_pool_reg": pool_reg.astype(float), "margin_pool_anon": pool_anon.astype(float),
+        "margin_group_off": (np.arange(g) > 0).astype(float),
     }
     static = {"dim": u * g * 3 + 1, "pool_reg": tuple(bool(x) for x in pool_reg),
               "pool_anon": tuple(bool(x) for x in pool_anon)}
     return arrays, static
 
 
-def xi_from_margins(prep: "Prepared", w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def xi_from_margins(prepared: PreparedModel, w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Draws of w (chain, draw, Dw) -> draws of xi (chain, draw, D) of the 'cells' model: the cells
     are a function of w; the pooling parameters phi given the cells are drawn from their exact
     conditional (Gaussian prior conditioned on coef_map @ phi = cells; the likelihood sees only
     the cells), by Matheron's rule."""
-    st, arrays = prep.st, prep.arrays
+    structure, arrays = prepared.structure, prepared.arrays
     chains, draws, dw = w.shape
     flat = w.reshape(-1, dw)
-    cells, _ = margin_cells(flat, st, arrays, lik.NP)
+    cells, _ = margin_cells(flat, structure, arrays, lik.NP)
     cells = cells.reshape(len(flat), -1)
-    d_coef = st.coef_map.shape[1]
-    assert st.i_theta == d_coef and st.dim == d_coef + 1  # xi = (pooling parameters, theta)
-    mu, sd = st.prior_mu[:d_coef], st.prior_sd[:d_coef]
+    d_coef = structure.coef_map.shape[1]
+    assert structure.i_theta == d_coef and structure.dim == d_coef + 1  # xi = (pooling parameters, theta)
+    mu, sd = structure.prior_mu[:d_coef], structure.prior_sd[:d_coef]
     phi0 = mu + sd * rng.standard_normal((len(flat), d_coef))
-    phi = phi0 + (cells - phi0 @ st.coef_map.T) @ arrays["mg_gain"].T
+    phi = phi0 + (cells - phi0 @ structure.coef_map.T) @ arrays["margin_gain"].T
     xi = np.concatenate([(phi - mu) / sd, flat[:, -1:]], axis=-1)
     return xi.reshape(chains, draws, -1)
 
@@ -453,18 +455,18 @@ def mismatch_tuple(spec: AnonymousSpec) -> tuple[float, float, float, float]:
 
 
 @dataclass(frozen=True)
-class Prepared:
+class PreparedModel:
     """A model ready to sample: structure, data arrays, static flags, mode and whitening."""
 
     data: AnonymousData
     spec: AnonymousSpec
-    st: Structure
+    structure: Structure
     arrays: dict
     static: dict
     notes: tuple[str, ...]
 
     def logp_numpy(self, xi: np.ndarray, likelihood: bool = True) -> np.ndarray:
-        return log_posterior(xi, self.st, self.arrays, self.static, lik.NP, likelihood)
+        return log_posterior(xi, self.structure, self.arrays, self.static, lik.NP, likelihood)
 
     @property
     def margins(self) -> bool:
@@ -472,7 +474,7 @@ class Prepared:
 
     @property
     def sample_dim(self) -> int:
-        return self.static["margins"]["dim"] if self.margins else self.st.dim
+        return self.static["margins"]["dim"] if self.margins else self.structure.dim
 
     @property
     def sampled_var(self) -> str:
@@ -484,120 +486,123 @@ class Prepared:
         return sampled_logp(self, w, self.arrays, lik.NP)
 
 
-def sampled_logp(prep: Prepared, x, arrays: dict, xp):
+def sampled_logp(prepared: PreparedModel, x, arrays: dict, ops):
     """Log posterior of the sampled coordinates x (xi, or the margin coordinates), with the
     arrays in ``arrays`` (NumPy values, or the graph's pm.Data containers)."""
-    density = log_posterior_margins if prep.margins else log_posterior
-    return density(x, prep.st, arrays, prep.static, xp)
+    density = log_posterior_margins if prepared.margins else log_posterior
+    return density(x, prepared.structure, arrays, prepared.static, ops)
 
 
-def prepare(data: AnonymousData, spec: AnonymousSpec) -> Prepared:
+def prepare(data: AnonymousData, spec: AnonymousSpec) -> PreparedModel:
     """Pure: (data, spec) -> everything the model needs (no sampling, no compilation)."""
     obs, notes = data.observations()
     n_groups = data.anonymous.totals.sizes[data.group_dim] if data.group_dim else 1
     arrays, static = lik.prepare_arrays(obs, n_groups, mismatch_tuple(spec))
-    st = build_structure(data, spec)
-    arrays.update(informative_arrays(data, spec, st))
-    arrays.update(prior_mu=st.prior_mu, prior_sd=st.prior_sd, coef_map=st.coef_map, design=st.design)
+    structure = build_structure(data, spec)
+    arrays.update(informative_arrays(data, spec, structure))
+    arrays.update(prior_mu=structure.prior_mu, prior_sd=structure.prior_sd, coef_map=structure.coef_map,
+                  design=structure.design)
     if spec.parameterisation == "margins":
-        mg_arrays, mg_static = margin_arrays(st, obs, spec.name)
-        arrays.update(mg_arrays)
-        static = {**static, "margins": mg_static}
-    return Prepared(data=data, spec=spec, st=st, arrays=arrays, static=static, notes=tuple(notes))
+        margin_values, margin_static = margin_arrays(structure, obs, spec.name)
+        arrays.update(margin_values)
+        static = {**static, "margins": margin_static}
+    return PreparedModel(data=data, spec=spec, structure=structure, arrays=arrays, static=static, notes=tuple(notes))
 
 
-def build_model(prep: Prepared, mode: np.ndarray, whiten: np.ndarray) -> tuple[pm.Model, dict]:
+def build_model(prepared: PreparedModel, mode: np.ndarray, whiten: np.ndarray) -> tuple[pm.Model, dict]:
     """The PyMC model in whitened coordinates z (xi = mode + M z); data in pm.Data containers."""
-    xp = lik._pt_ops()
-    values = {**prep.arrays, "xi_mode": mode, "xi_M": whiten}
+    ops = lik._pt_ops()
+    values = {**prepared.arrays, "xi_mode": mode, "xi_M": whiten}
     with pm.Model() as model:
         shared = {name: pm.Data(name, value) for name, value in values.items()}
-        z = pm.Flat("z", shape=prep.sample_dim)
-        xi = pm.Deterministic(prep.sampled_var, shared["xi_mode"] + (shared["xi_M"] * z[None, :]).sum(axis=-1))
-        logp = pm.Potential("logp", sampled_logp(prep, xi, shared, xp))
+        z = pm.Flat("z", shape=prepared.sample_dim)
+        xi = pm.Deterministic(prepared.sampled_var, shared["xi_mode"] + (shared["xi_M"] * z[None, :]).sum(axis=-1))
+        logp = pm.Potential("logp", sampled_logp(prepared, xi, shared, ops))
     # keep only the containers the graph reads: nutpie's ``with_data`` rejects any other name
     used = {v.name for v in ancestors([logp, xi])}
     return model, {name: value for name, value in values.items() if name in used}
 
 
-def structure_key(prep: Prepared) -> tuple:
-    st, s = prep.st, prep.static
-    return (FAMILY, st.design.shape, st.coef_map.shape, st.dim, st.n_units, st.n_groups,
-            s["n_groups"], s["has_mismatch"], s["has_patterns"], prep.arrays["info_mask"].shape,
+def structure_key(prepared: PreparedModel) -> tuple:
+    structure, s = prepared.structure, prepared.static
+    return (FAMILY, structure.design.shape, structure.coef_map.shape, structure.dim, structure.n_units,
+            structure.n_groups,
+            s["n_groups"], s["has_mismatch"], s["has_patterns"], prepared.arrays["info_mask"].shape,
             tuple((u["mode"], u["mismatch"]) for u in s["units"]),
-            tuple(sorted(s["margins"].items())) if prep.margins else "cells")
+            tuple(sorted(s["margins"].items())) if prepared.margins else "cells")
 
 
 # ------------------------------------------------------------------------------ fit
 def fit(data: AnonymousData, spec: AnonymousSpec, sampler: SamplerSettings,
         prior_draws: int = 4000) -> Estimate:
     """Fit the anonymous-list model; returns an Estimate (N per stratum, shares, prior draws)."""
-    from ..sampling import sample
+    from ..inference.sampling import sample
 
-    prep = prepare(data, spec)
-    mode, hess = posterior_mode(prep.logp_sampled, prep.sample_dim)
+    prepared = prepare(data, spec)
+    mode, hess = posterior_mode(prepared.logp_sampled, prepared.sample_dim)
     # margins: the mode can sit in the corner where both single cells vanish (a spike of the
     # density in these coordinates); capping the curvature keeps the whitening at the bulk's scale
-    whiten = whitening(hess, ceiling=1e2 if prep.margins else None)
-    model, values = build_model(prep, mode, whiten)
-    idata = sample(model, values, sampler, key=structure_key(prep), var_names=[prep.sampled_var])
-    xi = idata.posterior[prep.sampled_var].transpose("chain", "draw", ...).values
-    if prep.margins:
-        xi = xi_from_margins(prep, xi, np.random.default_rng([sampler.seed, 0x3A6]))
+    whiten = whitening(hess, ceiling=1e2 if prepared.margins else None)
+    model, values = build_model(prepared, mode, whiten)
+    idata = sample(model, values, sampler, key=structure_key(prepared), var_names=[prepared.sampled_var])
+    xi = idata.posterior[prepared.sampled_var].transpose("chain", "draw", ...).values
+    if prepared.margins:
+        xi = xi_from_margins(prepared, xi, np.random.default_rng([sampler.seed, 0x3A6]))
     stats = idata.sample_stats if "sample_stats" in idata.groups() else None
-    return assemble(prep, xi, sampler, stats,
+    return assemble(prepared, xi, sampler, stats,
                     prior_draws=prior_draws, mode=mode)
 
 
-def assemble(prep: Prepared, xi: np.ndarray, sampler: SamplerSettings, sample_stats=None,
+def assemble(prepared: PreparedModel, xi: np.ndarray, sampler: SamplerSettings, sample_stats=None,
              prior_draws: int = 4000, mode: np.ndarray | None = None) -> Estimate:
     """Posterior and prior draws of N and the shares, from draws of xi (chain, draw, D)."""
     rng = np.random.default_rng([sampler.seed, 0xA70])
-    post = population_dataset(prep, xi, rng)
-    prior_xi = prior_sample(prep, prior_draws, rng)
-    prior = population_dataset(prep, prior_xi, rng, prior=True)
+    post = population_dataset(prepared, xi, rng)
+    prior_xi = prior_sample(prepared, prior_draws, rng)
+    prior = population_dataset(prepared, prior_xi, rng, prior=True)
     groups = {"posterior": post, "prior": prior}
     if sample_stats is not None:
         groups["sample_stats"] = sample_stats
     idata = az.InferenceData(**groups)
-    notes = list(prep.notes) + describe(prep)
-    model = prep.spec.model_dump(mode="json")
+    notes = list(prepared.notes) + describe(prepared)
+    model = prepared.spec.model_dump(mode="json")
     return Estimate(
-        idata=idata, table=prep.data, family=FAMILY, model=model,  # type: ignore[arg-type]
+        idata=idata, table=prepared.data, family=FAMILY, model=model,  # type: ignore[arg-type]
         sampler=sampler.model_dump(mode="json"), seed=sampler.seed, notes=tuple(notes),
         extra_summary_vars=("N_unseen", "N_anonymous", "share_anonymous", "theta"),
         diagnostic_vars=("N", "theta"),
     )
 
 
-def prior_sample(prep: Prepared, n: int, rng: np.random.Generator) -> np.ndarray:
+def prior_sample(prepared: PreparedModel, n: int, rng: np.random.Generator) -> np.ndarray:
     """Draws of xi from the prior (Gaussian, reweighted and resampled for evidence priors)."""
-    if not prep.spec.informative:
-        return rng.standard_normal((1, n, prep.st.dim))
-    base = rng.standard_normal((8 * n, prep.st.dim))
-    logw = _batched(lambda x: prep.logp_numpy(x, likelihood=False) + 0.5 * (x**2).sum(-1), base, 4096)
+    if not prepared.spec.informative:
+        return rng.standard_normal((1, n, prepared.structure.dim))
+    base = rng.standard_normal((8 * n, prepared.structure.dim))
+    logw = _batched(lambda x: prepared.logp_numpy(x, likelihood=False) + 0.5 * (x**2).sum(-1), base, 4096)
     w = np.exp(logw - logw.max())
     idx = rng.choice(len(base), size=n, p=w / w.sum())
     return base[idx][None]  # (1 chain, n, D)
 
 
-def population_dataset(prep: Prepared, xi: np.ndarray, rng: np.random.Generator, prior: bool = False) -> xr.Dataset:
+def population_dataset(prepared: PreparedModel, xi: np.ndarray, rng: np.random.Generator,
+                       prior: bool = False) -> xr.Dataset:
     """N, hidden-from-register, shares and parameters per draw and stratum, as an xr.Dataset."""
-    st, data = prep.st, prep.data
+    structure, data = prepared.structure, prepared.data
     chains, draws, dim = xi.shape
     flat = xi.reshape(-1, dim)
-    phi = st.prior_mu + st.prior_sd * flat
-    coef, params = unpack(phi, st, lik.NP)
+    phi = structure.prior_mu + structure.prior_sd * flat
+    coef, params = unpack(phi, structure, lik.NP)
     if prior:
-        lm = lik.cell_log_means(coef, st.design, st.n_link_coef, params["theta"], lik.NP)
+        lm = lik.cell_log_means(coef, structure.design, structure.n_link_coef, params["theta"], lik.NP)
         cells = {f"c{key}": rng.poisson(np.exp(np.clip(lm[key], None, 30))) for key in ("00", "10", "01", "11")}
     else:
         cells = {key: [] for key in ("c00", "c10", "c01", "c11")}
-        chunk = max(1, int(2e7 // max(1, st.n_units * prep.static["grid"] ** 2)))
+        chunk = max(1, int(2e7 // max(1, structure.n_units * prepared.static["grid"] ** 2)))
         for i in range(0, len(flat), chunk):
             sub_p = {k: v[i:i + chunk] for k, v in params.items()}
-            drawn = lik.draw_cells(coef[i:i + chunk], sub_p, prep.arrays, prep.static, st.design,
-                                   st.n_link_coef, rng)
+            drawn = lik.draw_cells(coef[i:i + chunk], sub_p, prepared.arrays, prepared.static, structure.design,
+                                   structure.n_link_coef, rng)
             for key in cells:
                 cells[key].append(drawn[key])
         cells = {k: np.concatenate(v) for k, v in cells.items()}
@@ -637,13 +642,14 @@ def population_dataset(prep: Prepared, xi: np.ndarray, rng: np.random.Generator,
                       "N_anonymous_total": tot_a, "share_anonymous_total": tot_a / tot_n}
         for name, arr in totals.items():
             ds[name] = xr.DataArray(arr, dims=("chain", "draw"), coords=cd)
-    cshape = (chains, draws, *[data.anonymous.totals.sizes[d] for d in order], st.n_coef)
-    names = ["(intercept)", data.linked_lists[0], "alpha"] if st.cells else list(st.coef_names)
+    cshape = (chains, draws, *[data.anonymous.totals.sizes[d] for d in order], structure.n_coef)
+    names = [INTERCEPT, data.linked_lists[0], "alpha"] if structure.cells else list(structure.coef_names)
     coef_da = xr.DataArray(coef.reshape(cshape), dims=("chain", "draw", *order, TERM_DIM),
                            coords={**{k: coords[k] for k in ("chain", "draw", *order)}, TERM_DIM: names})
     ds["beta"] = coef_da.transpose("chain", "draw", *strata, TERM_DIM)
     ds["phi"] = xr.DataArray(phi.reshape(chains, draws, dim), dims=("chain", "draw", "param"),
-                             coords={"chain": coords["chain"], "draw": coords["draw"], "param": list(st.param_names)})
+                             coords={"chain": coords["chain"], "draw": coords["draw"],
+                                     "param": list(structure.param_names)})
     for name, value in params.items():
         ds[name] = xr.DataArray(value.reshape(chains, draws), dims=("chain", "draw"),
                                 coords={"chain": coords["chain"], "draw": coords["draw"]})
@@ -652,15 +658,16 @@ def population_dataset(prep: Prepared, xi: np.ndarray, rng: np.random.Generator,
                                 coords={"chain": coords["chain"], "draw": coords["draw"],
                                         "unit": unit_labels(data)})
     if prior:
-        a_s, b_s, a_f, b_f = mismatch_tuple(prep.spec)
-        mis = ({"sensitivity": rng.beta(a_s, b_s, size=len(k_unit)), "false_known": rng.beta(a_f, b_f, size=len(k_unit))}
-               if prep.static["has_mismatch"] else {})
+        a_s, b_s, a_f, b_f = mismatch_tuple(prepared.spec)
+        mis = ({"sensitivity": rng.beta(a_s, b_s, size=len(k_unit)),
+                "false_known": rng.beta(a_f, b_f, size=len(k_unit))}
+               if prepared.static["has_mismatch"] else {})
     else:
-        mis = mismatch_draws(prep, k_unit, rng)
+        mis = mismatch_draws(prepared, k_unit, rng)
     for name, value in mis.items():
         ds[name] = xr.DataArray(value.reshape(chains, draws), dims=("chain", "draw"),
                                 coords={"chain": coords["chain"], "draw": coords["draw"]})
-    q = derived_logs(coef, params["theta"], st, lik.NP)
+    q = derived_logs(coef, params["theta"], structure, lik.NP)
     exp_n = xr.DataArray(np.exp(q[..., 0]).reshape(shape), dims=("chain", "draw", *order),
                          coords={k: coords[k] for k in ("chain", "draw", *order)})
     ds["expected_N"] = exp_n.transpose("chain", "draw", *strata)
@@ -676,36 +683,37 @@ def unit_labels(data: AnonymousData) -> list[str]:
     return ["|".join(str(v) for v in combo) for combo in grids]
 
 
-def mismatch_draws(prep: Prepared, k_unit: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def mismatch_draws(prepared: PreparedModel, k_unit: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Draws of s and f given each draw's overlap (first self-report unit): exact conditionals.
 
     Given k, the number l of registered members who say 'known' (and r in the reported range)
     has P(l, r | k) from the Beta-binomials; then s | l ~ Beta(a_s + l, b_s + k - l) and
     f | r - l ~ Beta(a_f + r - l, b_f + T - k - r + l). Prior draws use k from the prior.
     """
-    obs = prep.static["obs"]
-    units = [u for u, info in enumerate(prep.static["units"]) if info["mismatch"]]
+    obs = prepared.static["obs"]
+    units = [u for u, info in enumerate(prepared.static["units"]) if info["mismatch"]]
     if not units:
         return {}
     u = units[0]
-    a_s, b_s, a_f, b_f = mismatch_tuple(prep.spec)
+    a_s, b_s, a_f, b_f = mismatch_tuple(prepared.spec)
     lo, hi, total = int(obs["kmis_lo"][u]), int(obs["kmis_hi"][u]), float(obs["kmis_T"][u])
     k = np.clip(k_unit[:, u], 0, total)
-    joint = lik.mismatch_joint(np.arange(int(total) + 1), lo, hi, total, mismatch_tuple(prep.spec))
+    joint = lik.mismatch_joint(np.arange(int(total) + 1), lo, hi, total, mismatch_tuple(prepared.spec))
     flat = joint.reshape(joint.shape[0], -1)[k.astype(int)]  # (n, (L+1) W)
     finite = np.isfinite(flat).any(axis=1)
     flat = np.where(finite[:, None], flat, 0.0)
     pick = np.argmax(flat + rng.gumbel(size=flat.shape), axis=1)
     width = hi - lo + 1
-    l, r = pick // width, lo + pick % width
-    s = rng.beta(a_s + l, b_s + np.maximum(k - l, 0))
-    f = rng.beta(a_f + np.maximum(r - l, 0), b_f + np.maximum(total - k - (r - l), 0))
+    known_in_overlap, reported = pick // width, lo + pick % width
+    s = rng.beta(a_s + known_in_overlap, b_s + np.maximum(k - known_in_overlap, 0))
+    f = rng.beta(a_f + np.maximum(reported - known_in_overlap, 0),
+                 b_f + np.maximum(total - k - (reported - known_in_overlap), 0))
     return {"sensitivity": s, "false_known": f}
 
 
-def describe(prep: Prepared) -> list[str]:
+def describe(prepared: PreparedModel) -> list[str]:
     """What the data can and cannot say, in words, for the Estimate's notes."""
-    spec, data = prep.spec, prep.data
+    spec, data = prepared.spec, prepared.data
     dep = spec.dependence
     notes = [
         f"The dependence between '{data.anonymous.name}' and the linked lists (log odds ratio theta) "
@@ -722,7 +730,7 @@ def describe(prep: Prepared) -> list[str]:
             "With several linked lists, their own pattern counts carry the MSE; with theta free the "
             "anonymous list adds to the hidden count only what its prior on theta allows."
         )
-    if prep.static["has_mismatch"]:
+    if prepared.static["has_mismatch"]:
         mm = spec.mismatch
         notes.append(
             "'Known to police or care' is a self-report, not register membership: a registered member says "
@@ -801,16 +809,14 @@ def observed_from_patterns(data: AnonymousData, counts: np.ndarray, rates: tuple
     """What the sources would publish about a simulated population, in the layout of ``data``.
 
     ``counts`` are full-pattern counts (*strata, 2**(K+1)) over (linked lists..., anonymous
-    list), the anonymous list the last bit (:class:`~hiddenvictims.capture.CaptureDraws` order).
+    list), the anonymous list the last bit (:class:`~hiddenvictims.core.capture.CaptureDraws` order).
     Nobody sees that table: the linked lists give their pattern counts (or only their totals
     over the group dim, as in ``data``), the anonymous list only its totals, and its members
     "known elsewhere" only where ``data`` has that figure. A self-report is simulated as
     Bin(k, s) + Bin(T - k, f) with (s, f) = ``rates`` and published as a whole percentage
-    "first disclosure" (the range :func:`~hiddenvictims.netherlands.known_range` reads back).
+    "first disclosure" (the range :func:`~hiddenvictims.core.anonymous_data.known_range` reads back).
     A figure missing in ``data`` stays missing, so the refit has the same structure.
     """
-    from ..netherlands import known_range
-
     src = data.anonymous
     k = len(data.linked_lists)
     strata = data.strata
@@ -856,6 +862,19 @@ def observed_from_patterns(data: AnonymousData, counts: np.ndarray, rates: tuple
                              known_high=high, known_kind=src.known_kind, compared_to=src.compared_to)
     return AnonymousData(linked_lists=data.linked_lists, linked=linked, anonymous=source,
                          linked_pooled=linked_pooled, group_dim=group, source="precision replicate")
+
+
+#: What :func:`refit_from_patterns`'s simulated next year leaves out (stated with its results).
+PRECISION_CAVEATS: tuple[str, ...] = (
+    "Simulated next years are reduced to what the Dutch sources publish: the register's total "
+    "per year (none for 2021, as now), the chat's victims per year and its minors where "
+    "counted now, and the share 'already known to police or care' as a whole percent for "
+    "2020 only, with the self-report's rates (s, f) taken from one posterior draw.",
+    "The chat counts each victim at most once a year (unique first-time visitors); repeat "
+    "contacts, and chat users who are not Dutch victims, are not simulated.",
+    "The refits use the same priors: the dependence between chat and register (theta) stays "
+    "unidentified, so intervals narrow only as far as the observed margins allow.",
+)
 
 
 def refit_from_patterns(estimate: Estimate, counts: np.ndarray, sampler: SamplerSettings) -> np.ndarray:

@@ -194,16 +194,16 @@ def mismatch_logp(k, lo: int, hi: int, total: float, prior: tuple[float, float, 
 
 
 # ------------------------------------------------------------------------------ pieces
-def log_pois(k, lg_k, log_lam, xp: _Ops):
+def log_pois(k, lg_k, log_lam, ops: _Ops):
     """log Poisson pmf with data k and lgamma(k+1) precomputed."""
-    return k * log_lam - xp.exp(log_lam) - lg_k
+    return k * log_lam - ops.exp(log_lam) - lg_k
 
 
-def cell_log_means(coef, design, n_link_coef: int, theta, xp: _Ops):
+def cell_log_means(coef, design, n_link_coef: int, theta, ops: _Ops):
     """log lam00, lam10, lam01, lam11 (each (..., U, G)) and log mu(x) (..., U, G, 2^K)."""
     log_mu = coef[..., :n_link_coef] @ design.T
     alpha = coef[..., n_link_coef]
-    log_reg = xp.logsumexp(log_mu[..., 1:], axis=-1)
+    log_reg = ops.logsumexp(log_mu[..., 1:], axis=-1)
     log00 = log_mu[..., 0]
     th = theta[..., None, None] if getattr(theta, "ndim", 0) else theta
     return {"00": log00, "10": log_reg, "01": log00 + alpha, "11": log_reg + alpha + th, "mu": log_mu}
@@ -213,48 +213,48 @@ def _unit_means(lm: dict, u: int) -> dict:
     return {key: lm[key][..., u, :] for key in ("00", "10", "01", "11")}
 
 
-def group_factor(lmu: dict, a: dict, xp: _Ops):
+def group_factor(lmu: dict, a: dict, ops: _Ops):
     """log f_g(k) over the unit's grid: (..., G, B+1)."""
-    out = log_pois(a["k"], a["lg_k"], lmu["11"][..., None], xp)
-    out = out + a["chat_w"][:, None] * log_pois(a["rest_chat"], a["lg_rest_chat"], lmu["01"][..., None], xp)
-    out = out + a["reg_w"][:, None] * log_pois(a["rest_reg"], a["lg_rest_reg"], lmu["10"][..., None], xp)
+    out = log_pois(a["k"], a["lg_k"], lmu["11"][..., None], ops)
+    out = out + a["chat_w"][:, None] * log_pois(a["rest_chat"], a["lg_rest_chat"], lmu["01"][..., None], ops)
+    out = out + a["reg_w"][:, None] * log_pois(a["rest_reg"], a["lg_rest_reg"], lmu["10"][..., None], ops)
     # a group with no observation bounding its overlap integrates to one: only k = 0, weight 1
     return (1.0 - a["free_w"][:, None]) * out + a["gmask"]
 
 
-def log_conv(x, y, a: dict, xp: _Ops):
+def log_conv(x, y, a: dict, ops: _Ops):
     """(x * y)(k) = log sum_i exp(x(i) + y(k - i)), k = 0..B, over the last axis."""
-    shifted = xp.take(y, a["conv_idx"], axis=-1)  # (..., B+1 [k], B+1 [i]) = y(k - i)
-    return xp.logsumexp(x[..., None, :] + shifted + a["conv_mask"], axis=-1)
+    shifted = ops.take(y, a["conv_idx"], axis=-1)  # (..., B+1 [k], B+1 [i]) = y(k - i)
+    return ops.logsumexp(x[..., None, :] + shifted + a["conv_mask"], axis=-1)
 
 
-def overlap_chain(lmu: dict, a: dict, info: dict, n_groups: int, xp: _Ops) -> tuple[list, object]:
+def overlap_chain(lmu: dict, a: dict, info: dict, n_groups: int, ops: _Ops) -> tuple[list, object]:
     """Per-group factors f (..., G, B+1) and the running convolutions [F_1, ..., F_G]."""
-    f = group_factor(lmu, a, xp)
+    f = group_factor(lmu, a, ops)
     if info["mode"] == "product":
         return [], f
     if info["mode"] == "pooled":
-        total = xp.logsumexp(lmu["11"], axis=-1)[..., None]
-        return [log_pois(a["k"], a["lg_k"], total, xp) + a["umask"]], f
+        total = ops.logsumexp(lmu["11"], axis=-1)[..., None]
+        return [log_pois(a["k"], a["lg_k"], total, ops) + a["umask"]], f
     chain = [f[..., 0, :]]
     for g in range(1, n_groups):
-        chain.append(log_conv(chain[-1], f[..., g, :], a, xp))
+        chain.append(log_conv(chain[-1], f[..., g, :], a, ops))
     return chain, f
 
 
-def unit_factor(lmu: dict, params: dict, a: dict, info: dict, xp: _Ops):
+def unit_factor(lmu: dict, params: dict, a: dict, info: dict, ops: _Ops):
     """log h(k) of the summed overlap of the unit: (..., B+1)."""
-    log01 = xp.logsumexp(lmu["01"], axis=-1)[..., None]  # summed over the groups
-    log10 = xp.logsumexp(lmu["10"], axis=-1)[..., None]
-    out = a["chatp_w"] * log_pois(a["rest_chatp"], a["lg_rest_chatp"], log01, xp)
-    out = out + a["regp_w"] * log_pois(a["rest_regp"], a["lg_rest_regp"], log10, xp)
+    log01 = ops.logsumexp(lmu["01"], axis=-1)[..., None]  # summed over the groups
+    log10 = ops.logsumexp(lmu["10"], axis=-1)[..., None]
+    out = a["chatp_w"] * log_pois(a["rest_chatp"], a["lg_rest_chatp"], log01, ops)
+    out = out + a["regp_w"] * log_pois(a["rest_regp"], a["lg_rest_regp"], log10, ops)
     out = out + a["umask"]
     if info["mismatch"]:
         out = out + a["mis_logp"]
     return out
 
 
-def multinomial_part(lm: dict, a: dict, static: dict, xp: _Ops):
+def multinomial_part(lm: dict, a: dict, static: dict, ops: _Ops):
     """Sum over strata of n(x) log(mu(x) / lam_reg): the linked lists' own pattern information."""
     if not static["has_patterns"]:
         return 0.0
@@ -268,14 +268,14 @@ def unit_arrays(a: dict, u: int) -> dict:
     return {key[len(prefix):]: value for key, value in a.items() if key.startswith(prefix)}
 
 
-def hankel_sum(x, y, h, a: dict, xp: _Ops):
+def hankel_sum(x, y, h, a: dict, ops: _Ops):
     """log sum_{i,j} exp(x(i) + y(j) + h(i + j)) for 1-D x, y, h (the graph's form).
 
     Computed in probability space after subtracting each vector's maximum: two matrix-vector
     products with the Hankel matrix H[i, j] = exp(h(i + j)), far cheaper (with its gradient)
     than a log-space convolution. Terms below exp(-700) of the largest one underflow to zero.
     """
-    if xp is NP:  # batched over leading axes
+    if ops is NP:  # batched over leading axes
         mx, my, mh = (v.max(axis=-1, keepdims=True) for v in (x, y, h))
         ex, ey, eh = np.exp(x - mx), np.exp(y - my), np.exp(h - mh)
         n = a["hankel_on"].shape[0]
@@ -283,34 +283,34 @@ def hankel_sum(x, y, h, a: dict, xp: _Ops):
         with np.errstate(divide="ignore"):  # an all-underflow sum is log 0 = -inf, on purpose
             return np.log(np.einsum("...i,...ij,...j->...", ex, hank, ey)) + (mx + my + mh)[..., 0]
     mx, my, mh = x.max(), y.max(), h.max()
-    ex, ey, eh = xp.exp(x - mx), xp.exp(y - my), xp.exp(h - mh)
+    ex, ey, eh = ops.exp(x - mx), ops.exp(y - my), ops.exp(h - mh)
     n = a["hankel_on"].shape[0]
     hank = eh[a["hankel_idx"]].reshape((n, n)) * a["hankel_on"]
-    return xp.log((ex[:, None] * hank).sum(axis=0) @ ey) + mx + my + mh
+    return ops.log((ex[:, None] * hank).sum(axis=0) @ ey) + mx + my + mh
 
 
-def log_likelihood(coef, params: dict, a: dict, static: dict, design, n_link_coef: int, xp: _Ops):
+def log_likelihood(coef, params: dict, a: dict, static: dict, design, n_link_coef: int, ops: _Ops):
     """Total log-likelihood (up to a constant); coef (U, G, C) for the graph, (..., U, G, C) in NumPy."""
-    lm = cell_log_means(coef, design, n_link_coef, params["theta"], xp)
-    total = multinomial_part(lm, a, static, xp)
+    lm = cell_log_means(coef, design, n_link_coef, params["theta"], ops)
+    total = multinomial_part(lm, a, static, ops)
     n_groups = static["n_groups"]
     for u, info in enumerate(static["units"]):
         if info["mode"] == "none":
             continue
         au, lmu = unit_arrays(a, u), _unit_means(lm, u)
         if info["mode"] == "conv" and n_groups > 1:
-            f = group_factor(lmu, au, xp)
+            f = group_factor(lmu, au, ops)
             first = f[..., 0, :]
             for g in range(1, n_groups - 1):
-                first = log_conv(first, f[..., g, :], au, xp)
-            h = unit_factor(lmu, params, au, info, xp)
-            total = total + hankel_sum(first, f[..., n_groups - 1, :], h, au, xp)
+                first = log_conv(first, f[..., g, :], au, ops)
+            h = unit_factor(lmu, params, au, info, ops)
+            total = total + hankel_sum(first, f[..., n_groups - 1, :], h, au, ops)
             continue
-        chain, f = overlap_chain(lmu, au, info, n_groups, xp)
+        chain, f = overlap_chain(lmu, au, info, n_groups, ops)
         if info["mode"] == "product":
-            total = total + xp.logsumexp(f, axis=-1).sum(axis=-1)
+            total = total + ops.logsumexp(f, axis=-1).sum(axis=-1)
         else:
-            total = total + xp.logsumexp(chain[-1] + unit_factor(lmu, params, au, info, xp), axis=-1)
+            total = total + ops.logsumexp(chain[-1] + unit_factor(lmu, params, au, info, ops), axis=-1)
     return total
 
 

@@ -21,12 +21,13 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy.special import gammaln
 
-from ..constants import TERM_DIM
-from ..errors import InputError
-from ..estimate import Estimate, make_estimate
-from ..spec import AnonymousSpec, SamplerSettings
-from ..table import CaptureTable, make_table, pattern_index, pattern_matrix
-from .loglinear import design_matrix, posterior_mode, resolve_terms, term_name, whitening
+from ..core.constants import TERM_DIM
+from ..core.errors import InputError
+from ..core.estimate import Estimate, make_estimate
+from ..core.spec import AnonymousSpec, SamplerSettings
+from ..core.table import CaptureTable, make_table, pattern_index, pattern_matrix
+from ..core.terms import INTERCEPT, design_matrix, resolve_terms, term_name
+from .loglinear import posterior_mode, whitening
 
 
 def reorder(table: CaptureTable, anonymous: str) -> CaptureTable:
@@ -43,7 +44,9 @@ def reorder(table: CaptureTable, anonymous: str) -> CaptureTable:
     return make_table(order, out[1:], source=table.source)
 
 
-def reference_design(n_linked: int, spec: AnonymousSpec, linked: tuple[str, ...]) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+def reference_design(
+    n_linked: int, spec: AnonymousSpec, linked: tuple[str, ...]
+) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     """Design over all 2^(K+1) patterns (anonymous list = last bit), names, prior mean and sd."""
     terms = resolve_terms(spec, linked, spec.name)  # type: ignore[arg-type]
     link = design_matrix(n_linked, terms)  # (2^K, C_link)
@@ -52,7 +55,7 @@ def reference_design(n_linked: int, spec: AnonymousSpec, linked: tuple[str, ...]
     a = pats[:, -1].astype(float)
     any_x = (pats[:, :n_linked].sum(axis=1) > 0).astype(float)
     design = np.column_stack([link[x_idx], a, a * any_x])
-    names = ["(intercept)", *[term_name(t, linked) for t in terms], "alpha", "theta"]
+    names = [INTERCEPT, *[term_name(t, linked) for t in terms], "alpha", "theta"]
     pr = spec.priors
     mu = np.array([pr.intercept_mu] + [0.0] * len(terms) + [spec.anonymous_mu, spec.dependence.mean])
     sd = np.array([pr.intercept_sd] + [pr.main_sd if len(t) == 1 else pr.interaction_sd for t in terms]
@@ -62,7 +65,7 @@ def reference_design(n_linked: int, spec: AnonymousSpec, linked: tuple[str, ...]
 
 def fit_reference(table: CaptureTable, anonymous: str, spec: AnonymousSpec, sampler: SamplerSettings) -> Estimate:
     """Fit the single-theta log-linear model to the fully linked table (anonymous list last)."""
-    from ..sampling import sample
+    from ..inference.sampling import sample
 
     table = reorder(table, anonymous)
     linked = table.lists[:-1]

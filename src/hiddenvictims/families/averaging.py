@@ -55,13 +55,13 @@ import xarray as xr
 from scipy.special import gammaln, logsumexp, polygamma
 from threadpoolctl import ThreadpoolController
 
-from .. import graphs
-from ..constants import LIST_DIM, STRATUM_DIM
-from ..errors import InputError
-from ..estimate import Estimate, make_estimate
-from ..spec import AveragingSpec, SamplerSettings
-from ..summary import summarise_pmf
-from ..table import CaptureTable, make_table
+from ..core import graphs
+from ..core.constants import INTERVAL_PERCENT, LIST_DIM, STRATUM_DIM
+from ..core.errors import InputError
+from ..core.estimate import Estimate, make_estimate
+from ..core.spec import AveragingSpec, SamplerSettings
+from ..core.summary import summarise_pmf
+from ..core.table import CaptureTable, make_table
 
 #: Largest share of the posterior mass that dropped (graph, chunk) blocks may hold (certified).
 PRUNE_EPS = 1e-12
@@ -102,7 +102,7 @@ class SubsetTerms:
     """Subset terms t_s(n0) and the graph-independent term of one table (see module doc).
 
     ``full`` holds the 2**K counts in canonical pattern order with index 0 (the unobserved cell)
-    zero. Subsets are vertex-set masks (:mod:`hiddenvictims.graphs`), which share their code with
+    zero. Subsets are vertex-set masks (:mod:`hiddenvictims.core.graphs`), which share their code with
     capture patterns. ``t_s(n0) = c_s + lgamma(n0 + a_s) - lgamma(n + n0 + A)``; the constants
     are computed on first use and cached, so MC3 on many lists only touches subsets it visits.
     """
@@ -654,7 +654,7 @@ def describe(res: AveragingResult) -> list[str]:
         notes.append("; ".join(parts) + f". The top {len(top)} hold {held}.")
         notes.append(
             f"Spread across models: the top {len(top)} models' own posterior medians of N run from "
-            f"{top['N_median'].min():,.0f} to {top['N_median'].max():,.0f} (95% intervals from "
+            f"{top['N_median'].min():,.0f} to {top['N_median'].max():,.0f} ({INTERVAL_PERCENT}% intervals from "
             f"{top['N_lower'].min():,.0f} to {top['N_upper'].max():,.0f})."
         )
     incl = res.edge_inclusion().sort_values(ascending=False)

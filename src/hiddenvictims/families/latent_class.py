@@ -33,7 +33,7 @@ what the diagnostics check. What a single NUTS chain cannot do is move a nearly 
 into a new configuration: when the posterior has several mixture configurations (e.g. a small
 class of people on many lists present or absent), NUTS chains settle in different ones (on
 the UK 2013 six lists: R-hat of N 1.02-1.07 whatever the run length). The default,
-'tempering', runs parallel tempering (:mod:`hiddenvictims.tempering`) on a numba kernel of the
+'tempering', runs parallel tempering (:mod:`hiddenvictims.inference.tempering`) on a numba kernel of the
 same density (:mod:`.latent_class_kernel`), which moves between configurations through the
 hotter chains. 'nuts' keeps the PyMC model (useful as a cross-check). Either way, when chains
 still disagree the fit says so in its notes, with the per-chain medians of N.
@@ -53,11 +53,11 @@ import pytensor.tensor as pt
 import xarray as xr
 from scipy.special import expit, logsumexp
 
-from ..constants import LIST_DIM, RHAT_MAX, STRATUM_DIM
-from ..estimate import Estimate, make_estimate
-from ..spec import LatentClassSpec, SamplerSettings
-from ..table import CaptureTable, pattern_matrix
-from ..tempering import TemperingSettings, sample_tempering
+from ..core.constants import LIST_DIM, RHAT_MAX, STRATUM_DIM
+from ..core.estimate import Estimate, make_estimate
+from ..core.spec import LatentClassSpec, SamplerSettings
+from ..core.table import CaptureTable, pattern_matrix
+from ..inference.tempering import TemperingSettings, sample_tempering
 from .latent_class_kernel import LatentClassDensity
 
 CLASS_DIM = "latent_class"
@@ -230,7 +230,7 @@ def describe(table: CaptureTable, spec: LatentClassSpec) -> list[str]:
 def _nuts_stratum(model, table, spec, settings, data, seed):
     """(eta, log_s, sample_stats, notes) of one stratum by NUTS (``spec.sampler = 'nuts'``);
     ``model`` is built once per fit and shared by the strata (only its pm.Data change)."""
-    from ..sampling import sample
+    from ..inference.sampling import sample
 
     run = settings.model_copy(update={"seed": seed})
     var_names = FREE_VARS if spec.n_classes > 1 else ["eta"]
@@ -256,7 +256,7 @@ def tempering_settings(spec: LatentClassSpec, sampler: SamplerSettings) -> Tempe
 
 def _tempering_stratum(table, spec, settings, data, seed):
     """(eta, log_s, sample_stats, notes) of one stratum by parallel tempering (the default)."""
-    from ..sampling import n_cores
+    from ..inference.sampling import n_cores
 
     density = LatentClassDensity(
         n_lists=table.n_lists, n_classes=spec.n_classes, counts=data["counts"],
@@ -314,7 +314,7 @@ def fit(table: CaptureTable, spec: LatentClassSpec, sampler: SamplerSettings) ->
     when installed). Either sampler adapts its step size to :func:`target_accept`. The settings actually used
     are recorded in ``Estimate.sampler``.
     """
-    from ..sampling import nutpie_available
+    from ..inference.sampling import nutpie_available
 
     settings = sampler.model_copy(update={"target_accept": target_accept(spec, sampler)})
     if spec.sampler == "nuts":

@@ -1,6 +1,6 @@
 """The latent-class log density and its gradient for many parameter vectors at once (numba).
 
-Why a hand-written kernel: parallel tempering (:mod:`hiddenvictims.tempering`) evaluates the
+Why a hand-written kernel: parallel tempering (:mod:`hiddenvictims.inference.tempering`) evaluates the
 log density of dozens of particles (chains x temperatures) per leapfrog step, tens of
 thousands of times per fit. PyTensor's batched graph costs about 23 us per particle here; this
 kernel about 3 us at 6 lists and 10 classes, and it compiles in under a second from numba's
@@ -30,8 +30,7 @@ from functools import cached_property
 import numba as nb
 import numpy as np
 
-from ..table import pattern_matrix
-
+from ..core.table import pattern_matrix
 
 #: Fast-math flags that keep inf and NaN semantics (log1mexp at 0 and empty classes need them).
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}

@@ -15,73 +15,16 @@ this is what gives a high ESS of N, not only of the betas.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 from scipy.special import gammaln
 
-from ..constants import STRATUM_DIM, TERM_DIM
-from ..errors import InputError, did_you_mean
-from ..estimate import Estimate, make_estimate
-from ..spec import ALL_TWO_WAY, LoglinearSpec, SamplerSettings
-from ..table import CaptureTable, pattern_matrix
-
-Term = tuple[int, ...]
-INTERCEPT = "(intercept)"
-
-
-# ---------------------------------------------------------------------------- terms
-def parse_term(text: str, lists: tuple[str, ...], source: str = "model") -> Term:
-    """'A:B' -> (0, 1) in list order; errors name the unknown list."""
-    names = [p.strip() for p in text.split(":")]
-    idx = []
-    for name in names:
-        if name not in lists:
-            raise InputError(
-                f"{source}: term '{text}' names unknown list '{name}'{did_you_mean(name, lists)} "
-                f"(lists: {', '.join(lists)})"
-            )
-        idx.append(lists.index(name))
-    if len(set(idx)) != len(idx) or len(idx) < 2:
-        raise InputError(f"{source}: term '{text}' must join two or more different lists with ':'")
-    return tuple(sorted(idx))
-
-
-def resolve_terms(spec: LoglinearSpec, lists: tuple[str, ...], source: str = "model") -> list[Term]:
-    """Main effects plus the hierarchical closure of the spec's interactions, minus excludes."""
-    k = len(lists)
-    chosen: set[Term] = set()
-    for text in spec.interactions:
-        if text.strip() == ALL_TWO_WAY:
-            chosen.update(itertools.combinations(range(k), 2))
-        else:
-            term = parse_term(text, lists, source)
-            for order in range(2, len(term) + 1):
-                chosen.update(itertools.combinations(term, order))
-    excluded = {parse_term(t, lists, source) for t in spec.exclude}
-    chosen -= excluded
-    for term in chosen:
-        for sub in excluded:
-            if set(sub) < set(term):
-                raise InputError(
-                    f"{source}: excluding '{term_name(sub, lists)}' breaks hierarchy: "
-                    f"'{term_name(term, lists)}' is still included"
-                )
-    mains: list[Term] = [(i,) for i in range(k)]
-    return mains + sorted(chosen, key=lambda t: (len(t), t))
-
-
-def term_name(term: Term, lists: tuple[str, ...]) -> str:
-    return ":".join(lists[i] for i in term)
-
-
-def design_matrix(n_lists: int, terms: list[Term]) -> np.ndarray:
-    """(2**K, 1 + len(terms)) design; row 0 is the all-zero pattern, column 0 the intercept."""
-    pats = pattern_matrix(n_lists, include_zero=True).astype(np.float64)
-    cols = [np.ones(len(pats))] + [pats[:, list(t)].prod(axis=1) for t in terms]
-    return np.column_stack(cols)
+from ..core.constants import STRATUM_DIM, TERM_DIM
+from ..core.estimate import Estimate, make_estimate
+from ..core.spec import LoglinearSpec, SamplerSettings
+from ..core.table import CaptureTable, make_table, pattern_matrix
+from ..core.terms import INTERCEPT, Term, design_matrix, resolve_terms, term_name
 
 
 def prior_scales(spec: LoglinearSpec, terms: list[Term]) -> tuple[np.ndarray, np.ndarray]:
@@ -204,14 +147,14 @@ def structure_key(table: CaptureTable, spec: LoglinearSpec) -> tuple:
 
 # ---------------------------------------------------------------------------- notes
 def prior_only_terms(table: CaptureTable, spec: LoglinearSpec) -> list[str]:
-    """Parameters that only the prior pins down, in any stratum (see :mod:`hiddenvictims.checks`).
+    """Parameters that only the prior pins down, in any stratum (see :mod:`hiddenvictims.core.checks`).
 
     Terms with no finite maximum-likelihood estimate (lists never seen together, or the
     Fienberg-Rinaldo linear program finds them running off to infinity), terms the data do not
     identify (rank deficiency, e.g. the highest-order interaction) and terms of lists that did
     not operate. ``(intercept)`` among them means the data say nothing about N.
     """
-    from ..checks import check_model
+    from ..core.checks import check_model
 
     names: dict[str, None] = {}
     for check in check_model(table, spec):
@@ -222,7 +165,7 @@ def prior_only_terms(table: CaptureTable, spec: LoglinearSpec) -> list[str]:
 
 def describe(table: CaptureTable, spec: LoglinearSpec) -> list[str]:
     """Plain-language notes on existence and identifiability (empty when nothing to say)."""
-    from ..checks import check_model
+    from ..core.checks import check_model
 
     notes: list[str] = []
     for check in check_model(table, spec):
@@ -242,10 +185,34 @@ def hidden_draws(beta: np.ndarray, seed: int, strata_shape: tuple[int, ...]) -> 
     return n0.reshape(*beta.shape[:2], *strata_shape)
 
 
+def refit_from_patterns(estimate: Estimate, counts: np.ndarray, sampler: SamplerSettings) -> np.ndarray:
+    """Monitoring-precision hook: refit the estimate's model to full-pattern counts (*strata, 2**K)
+    of a simulated next year; returns posterior draws of total N.
+
+    A list that catches someone in the replicate counts as active there, whatever it was before.
+    """
+    table = estimate.table
+    observed = counts[..., 1:]
+    member = pattern_matrix(table.n_lists)
+    on_list = (observed @ member) > 0
+    active = table.active.transpose(*table.strata, "list").values | on_list
+    new = make_table(
+        table.lists,
+        observed,
+        strata=table.strata_coords(),
+        active=active,
+        source="precision replicate",
+    )
+    spec = LoglinearSpec.model_validate(estimate.model)
+    refit = fit(new, spec, sampler)
+    n = refit.posterior["N"]
+    return n.sum([d for d in n.dims if d not in ("chain", "draw")]).values.ravel()
+
+
 def fit(table: CaptureTable, spec: LoglinearSpec, sampler: SamplerSettings) -> Estimate:
     """Fit the log-linear model and return the posterior of N as an Estimate."""
     model, data = build_model(table, spec, source=spec.name)
-    from ..sampling import sample
+    from ..inference.sampling import sample
 
     idata = sample(model, data, sampler, key=structure_key(table, spec), var_names=["z", "beta"])
     beta = idata.posterior["beta"].transpose("chain", "draw", STRATUM_DIM, TERM_DIM).values

@@ -1,2 +1,3 @@
-"""Everything that formats or writes output for people: the HTML report (:mod:`.html`), its
-figures, its message catalogue, small-cell suppression and quotable sentences."""
+"""Every piece of output formatting and writing: terminal tables, reports, plots, the HTML report
+(:mod:`.html`), its figures, its message catalogue, small-cell suppression and quotable
+sentences."""

@@ -24,8 +24,8 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from ..constants import ESS_MIN, RHAT_MAX, SMALL_COUNT_SUPPRESS
-from ..errors import InputError
+from ..core.constants import ESS_MIN, RHAT_MAX, SMALL_COUNT_SUPPRESS
+from ..core.errors import InputError
 from . import html_figures as figs
 from .messages import PCT, check_lang, fmt_int, fmt_num, fmt_pct, label, t
 from .sentences import Comparison, change_table, comparisons
@@ -453,7 +453,7 @@ def population_year_draws(post) -> dict:
     if "N" not in post or "year" not in post["N"].dims:
         return {}
     try:
-        from ..netherlands import population_draws
+        from ..studies.netherlands.pipeline import population_draws
 
         pops = population_draws(post)
         return {

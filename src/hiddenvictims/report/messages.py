@@ -12,7 +12,7 @@ import math
 
 from babel.numbers import format_decimal
 
-from ..constants import INTERVAL_PROB
+from ..core.constants import INTERVAL_PROB
 
 LANGS = ("en", "nl")
 LOCALES = {"en": "en_GB", "nl": "nl_NL"}
@@ -409,7 +409,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 def check_lang(lang: str) -> str:
-    from ..errors import InputError
+    from ..core.errors import InputError
 
     if lang not in LANGS:
         raise InputError(f"--lang must be one of {', '.join(LANGS)}, not '{lang}'")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..constants import interval_quantiles
+from ..core.constants import interval_quantiles
 
 CHANGE_COLUMNS = ["population", "start", "end", "median", "lower", "upper", "p_fell"]
 

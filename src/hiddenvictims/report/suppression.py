@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 
-from ..constants import SMALL_COUNT_SUPPRESS
+from ..core.constants import SMALL_COUNT_SUPPRESS
 
 Relation = tuple[Hashable, Sequence[Hashable]]
 

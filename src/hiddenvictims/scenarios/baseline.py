@@ -21,8 +21,8 @@ from pathlib import Path
 
 import xarray as xr
 
-from .. import config
-from ..results import versions
+from ..core import config
+from ..core.results import versions
 from .people import PeopleDraws, from_posterior
 from .schema import NOT_FIT_KEYS
 
@@ -87,7 +87,7 @@ def load_baseline(prep, fit: bool = True) -> Baseline:
         return Baseline(people, True, str(folder), "manifest matches (config, data hash, version)")
     if not fit:
         raise LookupError(reason)
-    from .pipeline import fit_model
+    from ..families import fit as fit_model
 
     estimate = fit_model(prep.table, prep.spec, prep.cfg.sampler)
     people = from_posterior(estimate.posterior, "fitted in this run")

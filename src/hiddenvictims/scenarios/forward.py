@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws
-from ..constants import INTERVAL_PROB, STRATUM_DIM, interval_quantiles
-from ..errors import InputError
+from ..core.capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws
+from ..core.constants import INTERVAL_PROB, STRATUM_DIM, interval_quantiles
+from ..core.errors import InputError
 from .interventions import Layout, Plan, apply_plan, bit_view, compile_plan, parse_interventions
 
 OUTCOMES = ("reached_chat", "registered", "reached_any", "hidden", "chat_not_registered")
@@ -233,7 +233,7 @@ def _rows(name: str, variant: str, label: str, values: np.ndarray, prob: float) 
 def _mcse(values: np.ndarray, prob: float) -> dict[str, float]:
     """Monte Carlo standard errors of median and interval ends. The samples are chains laid
     end to end; two halves stand in for chains (ESS-based, as ArviZ's split chains)."""
-    from ..summary import summary_mcse
+    from ..core.summary import summary_mcse
 
     if values.size < 8 or not np.isfinite(values).all() or np.ptp(values) == 0:
         return {"mcse_median": 0.0, "mcse_lower": 0.0, "mcse_upper": 0.0}

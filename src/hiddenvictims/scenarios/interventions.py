@@ -1,6 +1,6 @@
 """Interventions: changes to the capture process, never to the population.
 
-Every intervention is a pure function of :class:`~hiddenvictims.capture.CaptureDraws` to
+Every intervention is a pure function of :class:`~hiddenvictims.core.capture.CaptureDraws` to
 CaptureDraws that rewrites ``pattern_prob`` (the probability of each capture pattern, per
 posterior draw and stratum) and leaves ``N`` untouched: who the victims are and how many
 there are stays what the posterior says; only who gets found by which source changes.
@@ -56,9 +56,10 @@ import numpy as np
 import xarray as xr
 from pydantic import Field, TypeAdapter
 
-from ..capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws
-from ..config import Strict
-from ..errors import InputError, did_you_mean
+from ..core.capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws
+from ..core.config import Strict
+from ..core.config_errors import validate_with
+from ..core.errors import InputError, did_you_mean
 
 # ----------------------------------------------------------------------------- parameters
 StrataSelector = dict[str, list[str]]
@@ -363,9 +364,8 @@ def compile_plan(
 
 def parse_interventions(data: list, source: str = "scenario") -> list:
     """Validate a list of raw intervention tables (dicts) into parameter models."""
-    from .schema import validate_with
-
-    return validate_with(list[Intervention], data, source, prefix="interventions")
+    return validate_with(list[Intervention], data, source, prefix="interventions", tags=tuple(REGISTRY),
+                         tag_noun="intervention")
 
 
 # ----------------------------------------------------------------------------- apply

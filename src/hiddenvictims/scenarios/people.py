@@ -140,8 +140,8 @@ def from_posterior(post: xr.Dataset, source: str = "") -> PeopleDraws:
 
 
 def from_capture(draws, source: str = "") -> PeopleDraws:
-    """Cells from :class:`~hiddenvictims.capture.CaptureDraws` (register lists + one chat)."""
-    from ..capture import PATTERN_FULL_DIM, SAMPLE_DIM
+    """Cells from :class:`~hiddenvictims.core.capture.CaptureDraws` (register lists + one chat)."""
+    from ..core.capture import PATTERN_FULL_DIM, SAMPLE_DIM
 
     prob = draws.pattern_prob.transpose(SAMPLE_DIM, *draws.strata, PATTERN_FULL_DIM).values
     n = draws.N.transpose(SAMPLE_DIM, *draws.strata).values.astype(np.float64)

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..constants import INTERVAL_PROB, interval_quantiles
-from ..errors import InputError, did_you_mean
+from ..core.constants import INTERVAL_PROB, interval_quantiles
+from ..core.errors import InputError, did_you_mean
 from .people import CHANGE_NAMES, GROUP_DIM, OUTCOMES, PeopleDraws, PeoplePlan, evaluate
 
 ALL = "all"

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..constants import INTERVAL_PROB
+from ..core.constants import INTERVAL_PROB
 from .people import CHANGE_NAMES, OUTCOMES, SAMPLE
-from .report import fmt_number
+from ..report.scenarios import fmt_number
 from .vulnerable import LABELS as GROUP_LABELS
 
 PCT = int(round(100 * INTERVAL_PROB))

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..constants import INTERVAL_PROB
-from ..results import atomic_dir, check_writable, versions, write_json
+from ..core.constants import INTERVAL_PROB
+from ..core.results import atomic_dir, check_writable, versions, write_json
 from . import people_report
 from .baseline import Baseline, load_baseline
 from .interventions import describe
@@ -156,7 +156,7 @@ def check_bound(result: PeopleResult) -> float:
 
 
 def manifest(prep, result: PeopleResult) -> dict:
-    from ..config import config_hash
+    from ..core.config import config_hash
 
     cfg = prep.manifest_config()
     return {
@@ -228,7 +228,7 @@ def run_people(prep, target: Path, force: bool = False, console=None,
 def compare_people(preps, names, target: Path, force: bool = False, console=None) -> Path:
     """Several Dutch scenarios side by side, on one baseline posterior (loaded or fitted once
     per distinct fit)."""
-    from ..config import config_hash
+    from ..core.config import config_hash
     from .schema import fit_section
 
     check_writable(target, force)

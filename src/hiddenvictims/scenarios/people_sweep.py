@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..config import config_hash
-from ..constants import INTERVAL_PROB
-from ..results import atomic_dir, check_writable, versions, write_json
+from ..core.config import config_hash
+from ..core.constants import INTERVAL_PROB
+from ..core.results import atomic_dir, check_writable, versions, write_json
 from .baseline import load_baseline
 from .interventions import describe, parse_interventions
 from .people import OUTCOMES, PeopleDraws

@@ -4,10 +4,9 @@ The data flow is one way: config -> fit (any family) -> CaptureDraws -> interven
 outcomes. Everything that can be checked before fitting is checked before fitting (keys, list
 names, stratum levels, sweep paths), so bad input costs no sampling and writes nothing.
 
-Families feed scenarios through the closed table :data:`CAPTURE_CONVERTERS`. The Dutch
-anonymous-list model (family ``anonymous``) plugs in through its module's
-``capture_draws(estimate)``; its lists are (register..., "chat") with ``anonymous=("chat",)``
-and need no ``[roles]``.
+Families feed scenarios through their :class:`~hiddenvictims.families.Family` record
+(``capture_draws``, ``list_roles``). The anonymous-list model's lists are (register..., "chat")
+with ``anonymous=("chat",)`` and need no ``[roles]``.
 """
 
 from __future__ import annotations
@@ -22,47 +21,30 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from .. import capture
-from ..capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws
-from ..config import Strict, config_hash, parse
-from ..errors import InputError, did_you_mean
-from ..runconfig import load_spec, load_table
-from ..table import CaptureTable
+from ..core.capture import PATTERN_FULL_DIM, SAMPLE_DIM, CaptureDraws
+from ..core.config import Strict, config_hash, parse
+from ..core.errors import InputError, did_you_mean
+from ..core.runconfig import load_spec, load_table
 from .interventions import Layout, compile_plan
 from .schema import RolesSection, ScenarioConfig, fit_section, load_scenario
 
 if TYPE_CHECKING:
-    from ..estimate import Estimate  # ArviZ: seconds to import, not needed to check a config
+    from ..core.estimate import Estimate  # ArviZ: seconds to import, not needed to check a config
 
 
 # ----------------------------------------------------------------------------- converters
-def _from_loglinear(estimate: Estimate) -> CaptureDraws:
-    return capture.from_loglinear(estimate)
-
-
-def _from_anonymous(estimate: Estimate) -> CaptureDraws:
-    try:
-        from ..families import anonymous  # issue 4: the Dutch anonymous-list model
-    except ImportError:
-        raise InputError("model family 'anonymous' is not available in this installation") from None
-    return anonymous.capture_draws(estimate)
-
-
-#: Model family -> converter of its Estimate to CaptureDraws (closed; add new families here).
-CAPTURE_CONVERTERS: dict[str, Callable[[Estimate], CaptureDraws]] = {
-    "loglinear": _from_loglinear,
-    "anonymous": _from_anonymous,
-}
-
-
 def to_capture(estimate: Estimate) -> CaptureDraws:
-    convert = CAPTURE_CONVERTERS.get(estimate.family)
-    if convert is None:
+    """The estimate's CaptureDraws, through its family's record (:data:`hiddenvictims.families.FAMILIES`)."""
+    from ..families import FAMILIES
+
+    record = FAMILIES.get(estimate.family)
+    if record is None or record.capture_draws is None:
+        able = ", ".join(name for name, f in FAMILIES.items() if f.capture_draws is not None)
         raise InputError(
             f"model family '{estimate.family}' cannot feed scenarios yet (no CaptureDraws "
-            f"converter; families that can: {', '.join(CAPTURE_CONVERTERS)})"
+            f"converter; families that can: {able})"
         )
-    return convert(estimate)
+    return record.capture_draws(estimate)
 
 
 # ----------------------------------------------------------------------------- roles
@@ -133,24 +115,17 @@ def apply_roles(
     return replace(draws, lists=r.lists, register=r.register, anonymous=r.anonymous), r
 
 
-def _loglinear_layout(table: CaptureTable, roles: RolesSection, source: str) -> Layout:
-    r = resolve_roles(table.lists, table.lists, (), roles, source)
-    strata = {d: tuple(str(v) for v in table.counts[d].values) for d in table.strata}
-    return Layout(r.lists, r.register, r.anonymous, strata, r.referral_to)
+def layout_before_fit(data: Any, family: str, roles: RolesSection, source: str) -> Layout | None:
+    """The Layout of a family whose list roles are known before fitting (checked then), else None
+    (checked after fitting, from its capture draws)."""
+    from ..families import FAMILIES
 
-
-def _anonymous_layout(data: Any, roles: RolesSection, source: str) -> Layout:
-    """AnonymousData: lists (linked..., anonymous), register = the linked lists."""
-    r = resolve_roles(data.lists, data.linked_lists, (data.anonymous.name,), roles, source)
-    strata = {d: tuple(str(v) for v in values) for d, values in data.strata_coords().items()}
-    return Layout(r.lists, r.register, r.anonymous, strata, r.referral_to)
-
-
-#: Families whose list roles are known before fitting (checked then); others after fitting.
-LAYOUTS: dict[str, Callable[[Any, RolesSection, str], Layout]] = {
-    "loglinear": _loglinear_layout,
-    "anonymous": _anonymous_layout,
-}
+    record = FAMILIES.get(family)
+    if record is None or record.list_roles is None:
+        return None
+    known = record.list_roles(data)
+    r = resolve_roles(known.lists, known.register, known.anonymous, roles, source)
+    return Layout(r.lists, r.register, r.anonymous, known.strata, r.referral_to)
 
 
 # ----------------------------------------------------------------------------- baselines
@@ -160,8 +135,8 @@ def _load_run(cfg: Any, base: Path, source: str) -> tuple[Any, Any]:
 
 
 def _load_netherlands(cfg: Any, base: Path, source: str) -> tuple[Any, Any]:
-    """The Dutch baseline (issue 4): bundled register and chat figures, the anonymous model."""
-    from ..netherlands import dutch_data
+    """The Dutch baseline: bundled register and chat figures, the anonymous-list model."""
+    from ..studies.netherlands.pipeline import dutch_data
 
     return dutch_data(tuple(cfg.years)), cfg.model
 
@@ -171,19 +146,6 @@ BASELINE_LOADERS: dict[str | None, Callable[[Any, Path, str], tuple[Any, Any]]] 
     None: _load_run,
     "netherlands": _load_netherlands,
 }
-
-
-def fit_model(data: Any, spec: Any, sampler: Any) -> Estimate:
-    """Fit any family: the registered families, and the anonymous-list model (issue 4)."""
-    from ..families import FAMILIES, fit
-
-    if spec.family in FAMILIES:
-        return fit(data, spec, sampler)
-    if spec.family == "anonymous":
-        from ..families import anonymous
-
-        return anonymous.fit(data, spec, sampler)
-    raise InputError(f"model family '{spec.family}' cannot be fitted here")
 
 
 # ----------------------------------------------------------------------------- prepare & fit
@@ -268,8 +230,7 @@ def prepare(path: str | Path) -> Prepared:
     load = BASELINE_LOADERS[getattr(cfg, "kind", None)]
     table, spec = load(cfg, path.parent, str(path))
     spec = with_priors(spec, cfg.priors, str(path))
-    make_layout = LAYOUTS.get(getattr(spec, "family", ""))
-    layout = make_layout(table, cfg.roles, str(path)) if make_layout else None
+    layout = layout_before_fit(table, getattr(spec, "family", ""), cfg.roles, str(path))
     if layout is not None and getattr(cfg, "kind", None) == "netherlands":
         check_people(layout, cfg, str(path))
     elif layout is not None:
@@ -299,12 +260,14 @@ def fit_capture(prep: Prepared, cache: dict | None = None) -> Fitted:
     key = prep.fit_key()
     if cache is not None and key in cache:
         return cache[key]
-    estimate = fit_model(prep.table, prep.spec, prep.cfg.sampler)
+    from ..families import fit
+
+    estimate = fit(prep.table, prep.spec, prep.cfg.sampler)
     draws, roles = apply_roles(to_capture(estimate), prep.cfg.roles, prep.source)
     layout = Layout.of(draws, roles.referral_to)
     if prep.layout is None:
         check_against(layout, prep.cfg, prep.source)
-    estimate.warnings()  # the convergence gate (hiddenvictims.gate) hears of every fit
+    estimate.warnings()  # the convergence gate (hiddenvictims.core.gate) hears of every fit
     fitted = Fitted(estimate, draws, roles)
     if cache is not None:
         cache[key] = fitted

@@ -20,21 +20,21 @@ period of the same length".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .. import progress
-from ..capture import CaptureDraws
-from ..constants import INTERVAL_PROB, interval_quantiles
-from ..errors import InputError
-from ..spec import SamplerSettings
+from ..core import progress
+from ..core.capture import CaptureDraws
+from ..core.constants import INTERVAL_PERCENT, INTERVAL_PROB, interval_quantiles
+from ..core.errors import InputError
+from ..core.spec import SamplerSettings
 from .forward import Engine
 
 if TYPE_CHECKING:
-    from ..estimate import Estimate
+    from ..core.estimate import Estimate
 
 
 #: Fewest replicates for which precision statements are printed: with 20, the median width's
@@ -43,83 +43,22 @@ if TYPE_CHECKING:
 MIN_REPLICATES = 20
 
 
-def _refit_loglinear(
-    estimate: Estimate, counts: np.ndarray, sampler: SamplerSettings
-) -> np.ndarray:
-    """Refit the estimate's log-linear model to full-pattern counts (*strata, 2**K); N draws."""
-    from ..families import fit as fit_family
-    from ..spec import LoglinearSpec
-    from ..table import make_table, pattern_matrix
-
-    table = estimate.table
-    observed = counts[..., 1:]
-    member = pattern_matrix(table.n_lists)
-    on_list = (observed @ member) > 0  # a list that catches someone in a replicate is active there
-    active = table.active.transpose(*table.strata, "list").values | on_list
-    new = make_table(
-        table.lists,
-        observed,
-        strata=table.strata_coords(),
-        active=active,
-        source="precision replicate",
-    )
-    spec = LoglinearSpec.model_validate(estimate.model)
-    refit = fit_family(new, spec, sampler)
-    n = refit.posterior["N"]
-    return n.sum([d for d in n.dims if d not in ("chain", "draw")]).values.ravel()
-
-
-def _anonymous_refit() -> Callable | None:
-    """families.anonymous.refit_from_patterns, once issue 4 provides it."""
-    try:
-        from ..families import anonymous
-    except ImportError:
-        return None
-    return getattr(anonymous, "refit_from_patterns", None)
-
-
-def _refit_anonymous(
-    estimate: Estimate, counts: np.ndarray, sampler: SamplerSettings
-) -> np.ndarray:
-    refit = _anonymous_refit()
-    if refit is None:
-        raise InputError(unavailable("anonymous") or "precision unavailable")
-    return np.asarray(refit(estimate, counts, sampler))
-
-
-#: Family -> refit(estimate, full-pattern counts (*strata, 2**K), sampler) -> draws of total N.
-REFITTERS: dict[str, Callable[[Estimate, np.ndarray, SamplerSettings], np.ndarray]] = {
-    "loglinear": _refit_loglinear,
-    "anonymous": _refit_anonymous,
-}
-
-
-#: Family -> what its simulated "next year" leaves out, stated with every precision result.
-CAVEATS: dict[str, tuple[str, ...]] = {
-    "anonymous": (
-        "Simulated next years are reduced to what the Dutch sources publish: the register's total "
-        "per year (none for 2021, as now), the chat's victims per year and its minors where "
-        "counted now, and the share 'already known to police or care' as a whole percent for "
-        "2020 only, with the self-report's rates (s, f) taken from one posterior draw.",
-        "The chat counts each victim at most once a year (unique first-time visitors); repeat "
-        "contacts, and chat users who are not Dutch victims, are not simulated.",
-        "The refits use the same priors: the dependence between chat and register (theta) stays "
-        "unidentified, so intervals narrow only as far as the observed margins allow.",
-    ),
-}
-
-
 def unavailable(family: str) -> str | None:
     """Why monitoring precision cannot be measured for ``family`` (None: it can)."""
-    if family not in REFITTERS:
+    from ..families import FAMILIES
+
+    record = FAMILIES.get(family)
+    if record is None or record.refit is None:
         return f"monitoring precision is not available for model family '{family}'"
-    if family == "anonymous" and _anonymous_refit() is None:
-        return (
-            "monitoring precision for the 'anonymous' family needs families.anonymous."
-            "refit_from_patterns(estimate, counts, sampler), not available yet; "
-            "run with --no-precision"
-        )
     return None
+
+
+def caveats(family: str) -> tuple[str, ...]:
+    """What the family's simulated "next year" leaves out (stated with every result)."""
+    from ..families import FAMILIES
+
+    record = FAMILIES.get(family)
+    return record.precision_caveats if record is not None else ()
 
 
 def monitoring_precision(
@@ -140,7 +79,9 @@ def monitoring_precision(
     reason = unavailable(estimate.family)
     if reason is not None:
         raise InputError(reason)
-    refit = REFITTERS[estimate.family]
+    from ..families import FAMILIES
+
+    refit = FAMILIES[estimate.family].refit
     sampler = sampler or SamplerSettings(draws=500, tune=500, chains=2)
     engine = Engine.from_draws(draws, referral_to=referral_to)
     prob = {"baseline": engine.prob}
@@ -261,7 +202,7 @@ def precision_warnings(summary: dict) -> list[str]:
         v = summary.get(variant)
         if v and summary["replicates"] >= MIN_REPLICATES and v["coverage"] < 0.8:
             out.append(
-                f"{variant}: the refitted {int(round(100 * INTERVAL_PROB))}% intervals missed next "
+                f"{variant}: the refitted {INTERVAL_PERCENT}% intervals missed next "
                 f"year's true N in {100 * (1 - v['coverage']):.0f}% of replicates (median "
                 f"relative error {100 * v['median_relative_error']:+.0f}%): a narrower interval "
                 "from this model would not be a real gain in precision."

@@ -1,9 +1,9 @@
 """Scenario configs (TOML in ``scenarios/``): a run config plus interventions, sweep, outputs.
 
 A scenario config is a baseline config with scenario keys added. The baseline is a run config
-(:class:`~hiddenvictims.runconfig.RunConfig`: ``name``, ``data``, ``model``, ``sampler``,
+(:class:`~hiddenvictims.core.runconfig.RunConfig`: ``name``, ``data``, ``model``, ``sampler``,
 ``output``) or, with ``kind = "netherlands"``, the Dutch anonymous-list baseline
-(:class:`~hiddenvictims.netherlands.NetherlandsConfig`); each part is validated by its owner's
+(:class:`~hiddenvictims.studies.netherlands.pipeline.NetherlandsConfig`); each part is validated by its owner's
 schema. The additions:
 
 ``extends``        another config whose keys this one starts from: a path relative to this
@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import types
-import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,17 +35,16 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    TypeAdapter,
     ValidationError,
     create_model,
     model_validator,
 )
 
-from .. import config
-from ..config import Strict
+from ..core import config, config_errors
+from ..core.config import Strict
+from ..core.errors import InputError, did_you_mean
+from ..core.runconfig import OutputSection, RunConfig
 from ..data import resolve as resolve_file
-from ..errors import InputError, did_you_mean
-from ..runconfig import OutputSection, RunConfig
 from .interventions import INTERVENTION_LIST, REGISTRY, Intervention
 
 
@@ -233,7 +230,9 @@ ScenarioConfig = _with_scenario(RunConfig, "ScenarioConfig")
 
 
 def _netherlands_config() -> type[BaseModel]:
-    from ..netherlands import NetherlandsConfig  # issue 4: the Dutch anonymous-list baseline
+    from ..studies.netherlands.pipeline import (
+        NetherlandsConfig,  # the Dutch study's config: a baseline scenarios can extend
+    )
 
     return _with_scenario(NetherlandsConfig, "NetherlandsScenarioConfig")
 
@@ -264,93 +263,9 @@ def fit_section(cfg: BaseModel) -> dict:
 
 
 # ----------------------------------------------------------------------------- errors
-def _members(tp: Any) -> list[Any]:
-    """Candidate types inside Annotated / Optional / Union."""
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return _members(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [m for a in typing.get_args(tp) for m in _members(a) if a is not type(None)]
-    return [tp]
-
-
-def _kind_of(model: Any) -> str | None:
-    field = getattr(model, "model_fields", {}).get("kind")
-    if field is None:
-        return None
-    args = typing.get_args(field.annotation)
-    return args[0] if args else None
-
-
-def _model_at(root: Any, loc: tuple) -> Any:
-    """The pydantic model class at ``loc`` (tags of discriminated unions included), or None."""
-    current = root
-    for part in loc:
-        cands = _members(current)
-        if isinstance(part, str) and any(_kind_of(c) == part for c in cands):
-            current = next(c for c in cands if _kind_of(c) == part)
-            continue
-        nxt = None
-        for cand in cands:
-            origin = typing.get_origin(cand)
-            if isinstance(cand, type) and issubclass(cand, BaseModel) and isinstance(part, str):
-                field = cand.model_fields.get(part)
-                if field is not None:
-                    nxt = field.annotation
-                    break
-            elif origin in (list, tuple) and isinstance(part, int):
-                nxt = typing.get_args(cand)[0]
-                break
-            elif origin is dict and isinstance(part, str):
-                nxt = typing.get_args(cand)[1]
-                break
-        if nxt is None:
-            return None
-        current = nxt
-    models = [c for c in _members(current) if isinstance(c, type) and issubclass(c, BaseModel)]
-    return models[0] if len(models) == 1 else None
-
-
-def _clean(loc: tuple) -> list[str]:
-    """Loc without union tags and validator names, as path parts."""
-    out = []
-    for i, part in enumerate(loc):
-        if isinstance(part, str) and part.startswith("function-"):
-            continue
-        if isinstance(part, str) and part in REGISTRY and i > 0 and isinstance(loc[i - 1], int):
-            continue
-        out.append(str(part))
-    return out
-
-
 def describe_error(exc: ValidationError, root: Any, prefix: str = "") -> str:
-    """ "key 'a.b': message" or "unknown key 'a.b' (did you mean ...)" for the most useful error."""
-    errors = exc.errors()
-    order = ("union_tag_invalid", "union_tag_not_found", "extra_forbidden")
-    err = next((e for t in order for e in errors if e["type"] == t), errors[0])
-    parts = ([prefix] if prefix else []) + _clean(err["loc"])
-    path = ".".join(parts) or "<root>"
-    kinds = ", ".join(REGISTRY)
-    if err["type"] == "union_tag_invalid":
-        tag = str(err["ctx"]["tag"])
-        hint = did_you_mean(tag, REGISTRY)
-        return f"key '{path}.kind': unknown intervention '{tag}'{hint} (known: {kinds})"
-    if err["type"] == "union_tag_not_found":
-        return f"key '{path}': missing 'kind' (one of: {kinds})"
-    if err["type"] == "extra_forbidden":
-        model = _model_at(root, tuple(err["loc"][:-1]))
-        allowed = [f.alias or n for n, f in model.model_fields.items()] if model is not None else []
-        return f"unknown key '{path}'{did_you_mean(str(err['loc'][-1]), allowed)}"
-    msg = err["msg"].replace("\n", " ")
-    return f"key '{path}': {msg}"
-
-
-def validate_with(tp: Any, data: Any, source: str, prefix: str = "") -> Any:
-    """Validate ``data`` as type ``tp`` or raise a one-line InputError naming ``source``."""
-    try:
-        return TypeAdapter(tp).validate_python(data)
-    except ValidationError as exc:
-        raise InputError(f"{source}: {describe_error(exc, tp, prefix)}") from None
+    """One-line description of a scenario validation error (intervention kinds named as such)."""
+    return config_errors.describe_error(exc, root, prefix, tags=tuple(REGISTRY), tag_noun="intervention")
 
 
 # ----------------------------------------------------------------------------- loading

@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..config import config_hash
-from ..constants import INTERVAL_PROB
-from ..errors import InputError
+from ..core.config import config_hash
+from ..core.constants import INTERVAL_PROB
+from ..core.errors import InputError
 from .forward import STATS, Engine
 from .interventions import compile_plan, parse_interventions
 from .schema import set_path
@@ -224,7 +224,7 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator:
 
 def _progress(enabled: bool, total: int, done: int):
     """The sweep's chunks as a progress task (bars, CI lines or nothing: see ..progress)."""
-    from .. import progress as shown
+    from ..core import progress as shown
 
     if not (enabled or shown.enabled()):
         return contextlib.nullcontext(None)

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit, ndtr, ndtri
 
-from ..constants import INTERVAL_PROB, interval_quantiles
-from ..errors import InputError
+from ..core.constants import INTERVAL_PROB, interval_quantiles
+from ..core.errors import InputError
 from .people import GROUP_DIM, PeopleDraws, outcomes, split_groups
 
 #: Groups estimated for the advisor (CKM recommendations 1 and 3), in report order.

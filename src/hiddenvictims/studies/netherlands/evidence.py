@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...errors import InputError
+from ...core.errors import InputError
 
 EVIDENCE_FILE = "evidence.csv"
 KINDS = ("count", "estimate", "upper_bound", "known")

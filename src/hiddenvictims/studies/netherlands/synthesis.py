@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from ...config import Strict
-from ...errors import InputError
-from .evidence import AGES, FORMS, QUANTITIES, EvidenceArrays
+from ...core.config import Strict
+from ...core.errors import InputError
+from .evidence import FORMS, QUANTITIES, EvidenceArrays
 
 YEAR, AGE = "year", "age"
 

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ...constants import interval_quantiles
-from ...errors import InputError
+from ...core.constants import interval_quantiles
+from ...core.errors import InputError
 from .evidence import AGES, evidence_arrays, load_evidence
 from .synthesis import (
     Layout,

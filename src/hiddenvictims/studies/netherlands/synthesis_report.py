@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ...config import config_hash
-from ...constants import INTERVAL_PROB, interval_quantiles
-from ...netherlands import change_summary, data_path, mc_error_summary
-from ...netherlands_report import fmt_count, fmt_share
-from ...results import atomic_dir, versions, write_json
+from ...core.config import config_hash
+from ...core.constants import INTERVAL_PROB, interval_quantiles
+from ...core.results import atomic_dir, versions, write_json
+from ...report.netherlands import fmt_count, fmt_share
 from .evidence import evidence_path
+from .pipeline import change_summary, data_path, mc_error_summary
 
 YEAR = "year"
 PCT = int(round(100 * INTERVAL_PROB))
@@ -242,7 +242,7 @@ def report_text(cfg, table, contrib, conflicts, diag, ds, figures, fit_info, lan
 
 
 def fit_warnings(diag: pd.DataFrame, fit_info: dict) -> list[str]:
-    from ...constants import ESS_MIN, RHAT_MAX
+    from ...core.constants import ESS_MIN, RHAT_MAX
 
     out = []
     if len(diag) and diag["rhat"].max() > RHAT_MAX:

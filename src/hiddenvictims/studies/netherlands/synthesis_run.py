@@ -16,11 +16,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from ... import config
-from ...config import Strict
-from ...constants import interval_quantiles
-from ...diagnostics import quantile_mcse
-from ...errors import InputError
+from ...core import config
+from ...core.config import Strict
 from .synthesis import ModelData, SynthesisSpec
 from .synthesis_fit import (
     Prepared,
@@ -122,7 +119,7 @@ def diagnostics_table(ds) -> pd.DataFrame:
     """R-hat and bulk/tail ESS of N (Dutch victims and minors, per report year) and theta."""
     import arviz as az
 
-    from ...netherlands import population_draws
+    from .pipeline import population_draws
 
     rows = []
     for label, pop in population_draws(ds).items():
@@ -153,8 +150,8 @@ def bound_violations(ds, figures: pd.DataFrame) -> pd.DataFrame:
 def run_synthesis(config_path: str | Path, out: str | Path | None = None, force: bool = False,
                   console=None) -> Path:
     """Fit the evidence synthesis, run the checks, write tables and reports."""
-    from ...netherlands import dutch_figures, year_table
-    from ...results import check_writable
+    from ...core.results import check_writable
+    from .pipeline import dutch_figures, year_table
     from .synthesis_report import write_results
 
     path = Path(config_path)
@@ -194,7 +191,7 @@ def run_synthesis(config_path: str | Path, out: str | Path | None = None, force:
                 "seconds": time.perf_counter() - clock}
     write_results(target, force, cfg, path, prep, ds, table, contributions, conflicts, diag, bounds, figures,
                   result, fit_info)
-    from ... import gate
+    from ...core import gate
     from .synthesis_report import fit_warnings
 
     warnings = fit_warnings(diag, fit_info)

@@ -70,9 +70,6 @@ class Estimate:
         gate.record(str(self.model.get("name", self.family)), found)
         return found
 
-    def to_netcdf(self, path: str) -> None:
-        self.idata.to_netcdf(path, engine="h5netcdf")
-
     def save(self, out_dir: str, force: bool = False, config: dict | None = None) -> None:
         """Write idata.nc, summary.csv/json and manifest.json atomically into ``out_dir``."""
         from .results import save_estimate

@@ -15,6 +15,7 @@ import os
 import platform
 import secrets
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from importlib import metadata
@@ -339,9 +340,8 @@ def save_estimate(
     out_dir: str | Path,
     force: bool = False,
     config: dict | None = None,
-    extra: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write the results folder for ``estimate`` atomically; ``extra`` may add files."""
+    """Write the results folder for ``estimate`` atomically."""
     with atomic_dir(out_dir, force=force) as tmp:
         idata = describe(estimate.idata, estimate.family)  # a copy, every variable explained
         manifest = manifest_record(estimate, config)
@@ -352,6 +352,4 @@ def save_estimate(
         estimate.summary().to_csv(tmp / "summary.csv", index=False)
         write_json(tmp / "summary.json", summary_record(estimate))
         write_json(tmp / "manifest.json", manifest)
-        if extra is not None:
-            extra(tmp)
     return Path(out_dir)

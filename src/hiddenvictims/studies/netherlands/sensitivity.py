@@ -9,21 +9,20 @@ of the overlap K (part of the augmented posterior) are reweighted by its ratio. 
 Pareto-smoothed importance sampling (PSIS); every row reports the effective sample size and the
 Pareto k-hat (k > 0.7: the reweighting is unreliable for that setting: refit it instead).
 
-Pure functions: draws in, tables out; the plot is written with matplotlib's Agg backend.
+Pure functions: draws in, tables out (the plot is drawn by :mod:`hiddenvictims.report.plots`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .constants import INTERVAL_PROB, TERM_DIM, interval_quantiles
-from .spec import AnonymousSpec, DependencePrior, InformativePrior, MismatchPrior
+from ...core.constants import INTERVAL_PROB, TERM_DIM, interval_quantiles
+from ...core.spec import AnonymousSpec, DependencePrior, InformativePrior, MismatchPrior
 
 SENSITIVITY_COLUMNS = ["dependence", "mismatch", "evidence", "quantity", "stratum", "median", "lower",
                        "upper", "ess", "pareto_k"]
@@ -58,8 +57,8 @@ def mismatch_log_lik(estimate, mismatch: MismatchPrior) -> np.ndarray:
     s and f are integrated out, so the mismatch prior acts only through this factor of the
     augmented posterior of (parameters, K): changing it reweights the draws exactly.
     """
-    from .families import anonymous as an
-    from .families import anonymous_lik as lik
+    from ...families import anonymous as an
+    from ...families import anonymous_lik as lik
 
     post = estimate.posterior
     n = post.sizes["chain"] * post.sizes["draw"]
@@ -67,10 +66,10 @@ def mismatch_log_lik(estimate, mismatch: MismatchPrior) -> np.ndarray:
     if "K_unit" not in post:
         return out
     spec = AnonymousSpec.model_validate(estimate.model).model_copy(update={"mismatch": mismatch})
-    prep = an.prepare(estimate.table, spec)
-    obs = prep.static["obs"]
+    prepared = an.prepare(estimate.table, spec)
+    obs = prepared.static["obs"]
     k_unit = post["K_unit"].transpose("chain", "draw", "unit").values.reshape(n, -1).astype(int)
-    for u, info in enumerate(prep.static["units"]):
+    for u, info in enumerate(prepared.static["units"]):
         if not info["mismatch"]:
             continue
         total = float(obs["kmis_T"][u])
@@ -82,22 +81,22 @@ def mismatch_log_lik(estimate, mismatch: MismatchPrior) -> np.ndarray:
 
 def evidence_log_prior(estimate, evidence: Sequence[InformativePrior]) -> np.ndarray:
     """Sum of evidence-prior log densities per draw (flattened), from the coefficient draws."""
-    from .families import anonymous as an
-    from .families import anonymous_lik as lik
+    from ...families import anonymous as an
+    from ...families import anonymous_lik as lik
 
     post = estimate.posterior
     n = post.sizes["chain"] * post.sizes["draw"]
     if not evidence:
         return np.zeros(n)
     spec = AnonymousSpec.model_validate({**estimate.model, "informative": [e.model_dump() for e in evidence]})
-    prep = an.prepare(estimate.table, spec)
+    prepared = an.prepare(estimate.table, spec)
     data = estimate.table
     order = (*data.unit_dims, *([data.group_dim] if data.group_dim else []))
     coef = post["beta"].transpose("chain", "draw", *order, TERM_DIM).values.reshape(
-        n, prep.st.n_units, prep.st.n_groups, prep.st.n_coef)
+        n, prepared.structure.n_units, prepared.structure.n_groups, prepared.structure.n_coef)
     theta = post["theta"].values.ravel()
-    info = {**prep.arrays}
-    return an.informative_logp(coef, theta, info, prep.st, lik.NP)
+    info = {**prepared.arrays}
+    return an.informative_logp(coef, theta, info, prepared.structure, lik.NP)
 
 
 def psis_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -180,7 +179,8 @@ def reweight_table(
     for i, setting in enumerate(settings):
         view = redraw_theta(estimate, setting.dependence, seed + i) if cells else post
         moved = _with_posterior(estimate, view)
-        new = mismatch_log_lik(moved, setting.mismatch or base_spec.mismatch) + evidence_log_prior(moved, setting.evidence)
+        new = (mismatch_log_lik(moved, setting.mismatch or base_spec.mismatch)
+               + evidence_log_prior(moved, setting.evidence))
         if not cells:
             new = new + global_log_prior(post, setting.dependence)
         w, ess, khat = psis_weights(new - base)
@@ -216,40 +216,3 @@ def _label_keys(da: xr.DataArray, labels: list[str]) -> list[str]:
         key = key if isinstance(key, tuple) else (key,)
         out.append("|".join(str(k) for k in key))
     return out
-
-
-def plot_sensitivity(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """One panel per (quantity, stratum): median and interval per dependence prior, one
-    series per mismatch setting (evidence 'none' rows only). Saved as PNG (Agg backend)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = table[table["evidence"] == table["evidence"].iloc[0]]
-    panels = list(dict.fromkeys(zip(rows["quantity"], rows["stratum"], strict=True)))
-    deps = list(dict.fromkeys(rows["dependence"]))
-    mism = list(dict.fromkeys(rows["mismatch"]))
-    ncol = min(3, len(panels))
-    nrow = int(np.ceil(len(panels) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
-    for ax, (qname, stratum) in zip(axes.ravel(), panels, strict=False):
-        sub = rows[(rows["quantity"] == qname) & (rows["stratum"] == stratum)]
-        for m_i, m in enumerate(mism):
-            s = sub[sub["mismatch"] == m].set_index("dependence").reindex(deps)
-            x = np.arange(len(deps)) + (m_i - (len(mism) - 1) / 2) * 0.12
-            ax.errorbar(x, s["median"], yerr=[s["median"] - s["lower"], s["upper"] - s["median"]],
-                        fmt="o", capsize=3, label=f"mismatch: {m}")
-        ax.set_xticks(np.arange(len(deps)))
-        ax.set_xticklabels(deps, rotation=20, fontsize=8)
-        ax.set_title(f"{qname} {stratum}", fontsize=9)
-        ax.set_yscale("log")
-    for ax in axes.ravel()[len(panels):]:
-        ax.set_visible(False)
-    axes.ravel()[0].legend(fontsize=7)
-    fig.suptitle(title or f"Sensitivity: median and {int(round(100 * INTERVAL_PROB))}% interval", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

@@ -1,6 +1,6 @@
 """Plain-language reports (English and Dutch) and the results folder of the Dutch baseline run.
 
-No computation of estimates here: tables come from :mod:`hiddenvictims.netherlands`; this module
+No computation of estimates here: tables come from :mod:`hiddenvictims.studies.netherlands.pipeline`; this module
 formats them (small counts suppressed), writes the files atomically and prints a terminal table.
 """
 
@@ -11,11 +11,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .constants import INTERVAL_PROB, SMALL_COUNT_SUPPRESS
-from .netherlands import YEAR, change_summary, dutch_figures, mc_error_summary, prior_posterior_table
-from .results import atomic_dir, manifest_record, summary_record, write_json
+from ..core.constants import INTERVAL_PERCENT, SMALL_COUNT_SUPPRESS
+from ..core.results import atomic_dir, manifest_record, summary_record, write_json
+from ..studies.netherlands.pipeline import (
+    YEAR,
+    change_summary,
+    dutch_figures,
+    mc_error_summary,
+    prior_posterior_table,
+)
 
-PCT = int(round(100 * INTERVAL_PROB))
+PCT = INTERVAL_PERCENT
 
 
 def fmt_count(value: float, lang: str = "en") -> str:
@@ -64,15 +70,18 @@ def wide_table(table: pd.DataFrame, lang: str) -> str:
 def sensitivity_markdown(sens: pd.DataFrame, lang: str, year: int) -> str:
     """Compact table for one year: one row per prior setting, N of Dutch victims and minors."""
     rows = sens[sens["stratum"] == str(year)]
-    head = {"en": f"| dependence prior | mismatch prior | evidence | Dutch victims {year} | Dutch minors {year} | ESS | k-hat |",
-            "nl": f"| afhankelijkheid | mismatch | bewijs | Nederlandse slachtoffers {year} | Nederlandse minderjarigen {year} | ESS | k-hat |"}[lang]
+    head = {"en": f"| dependence prior | mismatch prior | evidence | Dutch victims {year} | Dutch minors {year} "
+                  "| ESS | k-hat |",
+            "nl": f"| afhankelijkheid | mismatch | bewijs | Nederlandse slachtoffers {year} "
+                  f"| Nederlandse minderjarigen {year} | ESS | k-hat |"}[lang]
     lines = [head, "|---|---|---|---|---|---|---|"]
     sep = " tot " if lang == "nl" else " to "
     for (dep, mis, ev), sub in rows.groupby(["dependence", "mismatch", "evidence"], sort=False):
         cells = []
         for quantity in ("N Dutch victims", "N Dutch minors"):
             r = sub[sub["quantity"] == quantity].iloc[0]
-            cells.append(f"{fmt_count(r['median'], lang)} ({fmt_count(r['lower'], lang)}{sep}{fmt_count(r['upper'], lang)})")
+            interval = f"{fmt_count(r['lower'], lang)}{sep}{fmt_count(r['upper'], lang)}"
+            cells.append(f"{fmt_count(r['median'], lang)} ({interval})")
         r = sub.iloc[0]
         flag = " (!)" if r["pareto_k"] > 0.7 else ""
         lines.append(f"| {dep} | {mis} | {ev} | {cells[0]} | {cells[1]} | {r['ess']:.0f} | {r['pareto_k']:.2f}{flag} |")
@@ -81,8 +90,8 @@ def sensitivity_markdown(sens: pd.DataFrame, lang: str, year: int) -> str:
 
 def prior_posterior_markdown(estimate, lang: str) -> str:
     frame = prior_posterior_table(estimate)
-    head = {"en": "| quantity | prior: median (95%) | posterior: median (95%) |",
-            "nl": "| grootheid | prior: mediaan (95%) | posterior: mediaan (95%) |"}[lang]
+    head = {"en": f"| quantity | prior: median ({PCT}%) | posterior: median ({PCT}%) |",
+            "nl": f"| grootheid | prior: mediaan ({PCT}%) | posterior: mediaan ({PCT}%) |"}[lang]
     lines = [head, "|---|---|---|"]
     for quantity, sub in frame.groupby("quantity", sort=False):
         cells = []
@@ -135,7 +144,8 @@ def mc_error_sentence(table: pd.DataFrame, lang: str) -> str:
 
 
 def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: str) -> str:
-    """The English or Dutch report; ``table`` is :func:`~hiddenvictims.netherlands.year_table` of the fit."""
+    """The English or Dutch report; ``table`` is the fit's
+    :func:`~hiddenvictims.studies.netherlands.pipeline.year_table`."""
     post = estimate.posterior
     figures = dutch_figures(tuple(cfg.years))
     sentence = quotable(post, figures, lang)
@@ -211,8 +221,8 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
             "- Niemand kan een chatcontact koppelen aan een registratie. Hoe sterk chat en registratie dezelfde "
             "slachtoffers zien, is daarom niet te meten; het is een aanname (de 'afhankelijkheid', een log odds "
             f"ratio met verwachting {dep.mean:g} en standaardafwijking {dep.sd:g}). Met één registratie en de chat "
-            "is het aantal dat geen van beide ziet (alleen registratie) x (alleen chat) / (beide) x exp(afhankelijkheid): "
-            "het antwoord ís die aanname.",
+            "is het aantal dat geen van beide ziet (alleen registratie) x (alleen chat) / (beide) x "
+            "exp(afhankelijkheid): het antwoord ís die aanname.",
             "- 'Bekend bij politie of hulpverlening' (35% van de chatslachtoffers in 2020, uit de gepubliceerde 65% "
             "first disclosure) is niet hetzelfde als 'geregistreerd'; het model houdt met een prior rekening met dat "
             "verschil, dus de overlap tussen chat en registratie is onzeker.",
@@ -221,7 +231,8 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
             "leeftijdsgroepen). De schattingen voor minderjarigen zijn daarom veel onzekerder dan de totalen.",
             "- Het aantal geregistreerde Nederlandse slachtoffers in 2021 en het aantal minderjarigen op de chat in "
             "2019 zijn niet openbaar: ze ontbreken, en de geleidelijke prior over de jaren draagt informatie over.",
-            "- Chatgebruikers worden als Nederlandse slachtoffers beschouwd (vrijwel alle chats zijn in het Nederlands).",
+            "- Chatgebruikers worden als Nederlandse slachtoffers beschouwd (vrijwel alle chats zijn in het "
+            "Nederlands).",
             "",
             "## Hoe de schatting met de aannames meebeweegt",
             f"Mediaan en {PCT}%-interval van N in {sens_year} onder andere priors (alle jaren in `sensitivity.csv`, "
@@ -240,7 +251,7 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
             *[f"- {n}" for n in estimate.notes],
             *[f"- waarschuwing: {w}" for w in estimate.warnings()],
         ]
-    from .scenarios.vulnerable import report_section  # groups the chat reports (CKM rec. 1, 3)
+    from ..scenarios.vulnerable import report_section  # groups the chat reports (CKM rec. 1, 3)
 
     parts += ["", *report_section(post, lang, cfg.years[-1], cfg.sampler.seed)]
     return "\n".join(parts) + "\n"
@@ -249,8 +260,8 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
 def change_frame(post) -> pd.DataFrame:
     """Relative change of N and P(fell) for every pair of years, per population (the quotable
     sentences compare the register with these over the same years)."""
-    from .report.html import population_year_draws
-    from .report.sentences import change_table
+    from .html import population_year_draws
+    from .sentences import change_table
 
     return change_table(population_year_draws(post), [int(y) for y in post[YEAR].values])
 
@@ -258,10 +269,10 @@ def change_frame(post) -> pd.DataFrame:
 def write_outputs(target: Path, force: bool, estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg,
                   config_path: Path) -> Path:
     """Write the results folder atomically: fit, tables, plot, reports, manifest."""
-    from .sensitivity import plot_sensitivity
+    from .plots import plot_sensitivity
 
     config = {"run": cfg.model_dump(mode="json"), "config_file": str(config_path)}
-    from .variables import describe
+    from ..core.variables import describe
 
     with atomic_dir(target, force=force) as tmp:
         manifest = manifest_record(estimate, config)
@@ -280,7 +291,7 @@ def write_outputs(target: Path, force: bool, estimate, table: pd.DataFrame, sens
         (tmp / "report.en.md").write_text(report_text(estimate, table, sens, cfg, "en"))
         (tmp / "report.nl.md").write_text(report_text(estimate, table, sens, cfg, "nl"))
         change_frame(estimate.posterior).to_csv(tmp / "changes.csv", index=False)
-        from .report.html import write_reports
+        from .html import write_reports
 
         write_reports(tmp)
     return target
@@ -300,7 +311,7 @@ def print_summary(estimate, table: pd.DataFrame, cfg, console) -> None:
     console.print(out)
     console.print(mc_error_sentence(table, "en"))
     console.print(quotable(estimate.posterior, dutch_figures(tuple(cfg.years)), "en"))
-    from . import gate
+    from ..core import gate
 
     for warning in estimate.warnings():
         console.print(f"[bold yellow]warning:[/bold yellow] {warning}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 #: Probability mass of every reported interval: equal-tailed (2.5%, 97.5%) quantiles.
 INTERVAL_PROB: float = 0.95
+#: The same as a whole percentage, for labels ("95% interval"); never written out by hand.
+INTERVAL_PERCENT: int = round(100 * INTERVAL_PROB)
 
 #: Convergence thresholds; a fit failing any of them carries a warning in its summary.
 RHAT_MAX: float = 1.01
@@ -18,8 +20,6 @@ PATTERN_DIM = "pattern"
 LIST_DIM = "list"
 TERM_DIM = "term"
 STRATUM_DIM = "stratum"  # the flattened stratum axis used inside models
-SCENARIO_DIM = "scenario"
-YEAR_DIM = "year"
 
 #: Cells smaller than this (but above zero) are suppressed in human-readable reports.
 SMALL_COUNT_SUPPRESS: int = 5

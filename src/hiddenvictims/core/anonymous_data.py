@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,6 +28,19 @@ from .errors import InputError
 from .table import CaptureTable, pattern_labels
 
 KnownKind = Literal["linked", "self-report"]
+
+
+def known_range(victims: float, first_disclosure_pct: float) -> tuple[float, float]:
+    """Whole numbers of victims already known to an agency consistent with a rounded percentage.
+
+    A share published as a whole percent p (first disclosure) means the known share lies in
+    [100 - p - 0.5, 100 - p + 0.5] percent; the count is a whole number within it.
+    """
+    if math.isnan(victims) or math.isnan(first_disclosure_pct):
+        return math.nan, math.nan
+    low = math.ceil(victims * (100 - first_disclosure_pct - 0.5) / 100 - 1e-9)
+    high = math.floor(victims * (100 - first_disclosure_pct + 0.5) / 100 + 1e-9)
+    return float(low), float(high)
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,7 @@ class AnonymousSource:
 class AnonymousData:
     """Linked counts (dims *strata, pattern) plus an :class:`AnonymousSource`.
 
-    It offers the parts of the :class:`~hiddenvictims.table.CaptureTable` interface that
+    It offers the parts of the :class:`~hiddenvictims.core.table.CaptureTable` interface that
     summaries and results use (``lists``, ``strata``, ``n_observed`` ...). For this family
     "observed" means *on a linked list* (registered): the anonymous list's members cannot be
     counted as distinct people.

@@ -1,6 +1,6 @@
 """Seeded fake posteriors for testing code that consumes them, without sampling.
 
-``fake_capture_draws`` builds a :class:`~hiddenvictims.capture.CaptureDraws` whose draws
+``fake_capture_draws`` builds a :class:`~hiddenvictims.core.capture.CaptureDraws` whose draws
 scatter around a known capture process (independent lists plus optional pairwise dependence,
 per stratum); ``capture_draws`` wraps given arrays; ``pattern_probabilities`` is the closed
 form of that capture process. Same arguments and seed, same draws.

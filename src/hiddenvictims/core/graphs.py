@@ -3,7 +3,7 @@
 Conventions
 -----------
 * Vertex ``v`` (0-based list position) is bit ``1 << (K - 1 - v)`` of a *vertex-set mask*: the
-  first list is the most significant bit, as in :func:`hiddenvictims.table.pattern_index`, so
+  first list is the most significant bit, as in :func:`hiddenvictims.core.table.pattern_index`, so
   a subset of lists and a capture pattern share one integer code.
 * Edge ``e`` is the ``e``-th pair ``(i, j)``, ``i < j``, in lexicographic order; a graph is an
   *edge mask* with bit ``1 << e`` set for each edge present.
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -44,13 +44,13 @@ def vertices_of(mask: int, k: int) -> list[int]:
     return [v for v in range(k) if mask & vertex_bit(v, k)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def edge_pairs(k: int) -> tuple[tuple[int, int], ...]:
     """The K(K-1)/2 vertex pairs in edge-index order."""
     return tuple(itertools.combinations(range(k), 2))
 
 
-@lru_cache(maxsize=None)
+@cache
 def pair_masks(k: int) -> np.ndarray:
     """For every vertex subset s (0 .. 2**K - 1), the edge mask of all pairs inside s."""
     out = np.zeros(2**k, dtype=np.int64)
@@ -173,7 +173,7 @@ class GraphSet:
         return cliques, separators
 
 
-@lru_cache(maxsize=None)
+@cache
 def induced_cycle_patterns(k: int) -> tuple[np.ndarray, np.ndarray]:
     """(pair mask of a vertex subset, edge mask of a chordless cycle through all of it).
 
@@ -222,7 +222,7 @@ def moebius_coefficients(edges: np.ndarray, k: int) -> np.ndarray:
     return coef
 
 
-@lru_cache(maxsize=None)
+@cache
 def decomposable_graphs(k: int) -> GraphSet:
     """All decomposable graphs on ``k`` labelled vertices (2 <= k <= MAX_ENUMERATE), cached."""
     if not 1 <= k <= MAX_ENUMERATE:

@@ -13,18 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .constants import INTERVAL_PROB
-from .estimate import Estimate
-from .spec import SamplerSettings, load_model_spec, spec_classes
-from .table import CaptureTable
-
-#: The default comparison set: (label, family, spec fields). Families not installed are skipped.
-DEFAULT_MODELS: tuple[tuple[str, str, dict], ...] = (
-    ("independence", "loglinear", {"name": "independence"}),
-    ("two-way", "loglinear", {"name": "two-way", "interactions": ["all-two-way"]}),
-    ("averaging", "averaging", {"name": "averaging"}),
-    ("latent class", "latent_class", {"name": "latent-class"}),
-)
+from ..core.constants import INTERVAL_PERCENT
+from ..core.estimate import Estimate
+from ..core.spec import SamplerSettings, load_model_spec, spec_classes
+from ..core.table import CaptureTable
 
 COMPARE_COLUMNS = ["model", "family", "median", "lower", "upper", "max_rhat", "min_ess", "checks", "warnings"]
 
@@ -44,14 +36,15 @@ class Comparison:
 
 
 def default_specs() -> list[tuple[str, object]]:
-    """Spec objects of the default comparison set (skipping families not available)."""
-    from .families import FAMILIES
+    """Spec objects of the default comparison set: each family's ``comparison`` models."""
+    from . import FAMILIES
 
     classes = spec_classes()
     return [
-        (label, classes[fam](**fields))
-        for label, fam, fields in DEFAULT_MODELS
-        if fam in classes and fam in FAMILIES
+        (label, classes[family.name](**fields))
+        for family in FAMILIES.values()
+        if family.name in classes
+        for label, fields in family.comparison
     ]
 
 
@@ -70,7 +63,7 @@ def compare_models(
     fitter: Callable[..., Estimate] | None = None,
 ) -> Comparison:
     """Fit every spec to ``table`` (same sampler settings and seed)."""
-    from .families import fit
+    from . import fit
 
     fitter = fitter or fit
     return Comparison(table=table, estimates=tuple((label, fitter(table, spec, sampler)) for label, spec in specs))
@@ -80,8 +73,8 @@ def _check_text(estimate: Estimate) -> str:
     """Existence-check verdict for log-linear fits (others: not applicable)."""
     if estimate.family != "loglinear":
         return "n/a"
-    from .checks import check_model
-    from .spec import LoglinearSpec
+    from ..core.checks import check_model
+    from ..core.spec import LoglinearSpec
 
     checks = check_model(estimate.table, LoglinearSpec.model_validate(estimate.model))
     if all(c.mle_exists for c in checks):
@@ -121,7 +114,7 @@ def spread_sentence(frame: pd.DataFrame) -> str:
     lo, hi = frame["median"].min(), frame["median"].max()
     low_model = frame.loc[frame["median"].idxmin(), "model"]
     high_model = frame.loc[frame["median"].idxmax(), "model"]
-    pct = int(round(100 * INTERVAL_PROB))
+    pct = INTERVAL_PERCENT
     return (
         f"Across {len(frame)} models the median population runs from {lo:,.0f} ({low_model}) to "
         f"{hi:,.0f} ({high_model}), a factor {hi / lo:.2f}; {pct}% intervals together span "
@@ -153,25 +146,3 @@ def validation_note(frame: pd.DataFrame) -> str:
         "study (docs/validation.md) independence and averaging over decomposable graphs were "
         "biased low and rarely covered the true N."
     )
-
-
-def plot_comparison(frame: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """Forest plot: one line per model, median and interval, on a shared axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 0.6 * len(frame) + 1.5))
-    y = range(len(frame))[::-1]
-    ax.hlines(list(y), frame["lower"], frame["upper"], color="tab:blue", lw=2)
-    ax.plot(frame["median"], list(y), "o", color="tab:blue")
-    ax.set_yticks(list(y), frame["model"])
-    ax.set_xlabel(f"population size N (median and {int(round(100 * INTERVAL_PROB))}% interval)")
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path

@@ -22,16 +22,16 @@ import pandas as pd
 import xarray as xr
 from rich.console import Console
 
-from .. import gate
-from ..config import config_hash
-from ..constants import INTERVAL_PROB
-from ..errors import InputError
-from ..results import atomic_dir, check_writable, versions, write_json
-from ..spec import SamplerSettings
-from . import report
-from .forward import outcome_names, scenario_outcomes, summarise_outcomes
-from .interventions import describe
-from .pipeline import (
+from .core import gate
+from .core.config import config_hash
+from .core.constants import INTERVAL_PERCENT, INTERVAL_PROB
+from .core.errors import InputError
+from .core.results import atomic_dir, check_writable, versions, write_json
+from .core.spec import SamplerSettings
+from .report import scenarios as report
+from .scenarios.forward import outcome_names, scenario_outcomes, summarise_outcomes
+from .scenarios.interventions import describe
+from .scenarios.pipeline import (
     Fitted,
     Prepared,
     capture_hash,
@@ -41,9 +41,9 @@ from .pipeline import (
     prepare,
     save_capture,
 )
-from .precision import CAVEATS, monitoring_precision, precision_summary
-from .schema import ScenarioConfig
-from .sweep import Checkpoint, Grid, run_grid, sweep_table
+from .scenarios.precision import caveats, monitoring_precision, precision_summary
+from .scenarios.schema import ScenarioConfig
+from .scenarios.sweep import Checkpoint, Grid, run_grid, sweep_table
 
 NEVER_POPULATION = (
     "Interventions change the capture process, never the population: N is the same "
@@ -132,7 +132,7 @@ def evaluate(
             f"{sec.chains} x {sec.draws} draws each, the same model and priors); medians of "
             "the widths with their Monte Carlo standard errors."
         )
-        result.notes.extend(CAVEATS.get(fitted.estimate.family, ()))
+        result.notes.extend(caveats(fitted.estimate.family))
     return result
 
 
@@ -195,7 +195,7 @@ def write_scenario(result: ScenarioResult, prep: Prepared, target: Path, force: 
                 report.plot_outcomes(
                     result.summary, tmp / f"outcomes.{lang}.png", lang, title=cfg.name
                 )
-        from ..report.html import write_reports
+        from .report.html import write_reports
 
         write_reports(tmp)
     return target
@@ -210,7 +210,7 @@ def check_people_precision(prep: Prepared, precision: bool | None) -> None:
     """Monitoring precision on the Dutch baseline is dropped rather than printed (see
     docs/scenarios.md): say so before anything runs when it is asked for."""
     if precision if precision is not None else prep.cfg.precision.enabled:
-        from .precision import people_precision_reason
+        from .scenarios.precision import people_precision_reason
 
         raise InputError(f"{prep.source}: key 'precision.enabled': "
                          f"{people_precision_reason(prep.cfg)}")
@@ -238,7 +238,7 @@ def run_scenario(
         if precision:
             raise InputError(f"{prep.source}: --precision is not available for a sweep")
         if is_people(prep):
-            from .people_sweep import run_people_sweep
+            from .scenarios.people_sweep import run_people_sweep
 
             return run_people_sweep(prep, target, force=force, workers=workers,
                                     scheduler=scheduler, console=console)
@@ -253,7 +253,7 @@ def run_scenario(
             console=console,
         )
     if is_people(prep):
-        from .people_run import run_people
+        from .scenarios.people_run import run_people
 
         check_people_precision(prep, precision)
         return run_people(prep, target, force=force, console=console)
@@ -272,7 +272,7 @@ def print_result(result: ScenarioResult, console: Console) -> None:
 
     table = _rich(
         report.outcome_table(result.summary),
-        f"{result.name}: victims, {int(round(100 * INTERVAL_PROB))}% intervals",
+        f"{result.name}: victims, {INTERVAL_PERCENT}% intervals",
     )
     console.print(table)
     if result.precision is not None:
@@ -284,7 +284,7 @@ def print_result(result: ScenarioResult, console: Console) -> None:
         if variants:
             t = Table(
                 title=f"monitoring precision: width of next year's "
-                f"{int(round(100 * INTERVAL_PROB))}% interval for N ({p['replicates']} replicates)",
+                f"{INTERVAL_PERCENT}% interval for N ({p['replicates']} replicates)",
                 title_justify="left",
             )
             for col in ("variant", "median width", "MC s.e.", "quartiles", "coverage"):
@@ -360,7 +360,7 @@ def run_sweep(
     on_chunk=None,
 ) -> Path:
     """Run a sweep config: fit once, evaluate every cell (resumably), write the results folder."""
-    from .forward import Engine
+    from .scenarios.forward import Engine
 
     cfg = prep.cfg
     assert cfg.sweep is not None
@@ -514,7 +514,7 @@ def compare(
     if len(kinds) > 1:
         raise InputError("compare: mix of Dutch (kind = netherlands) and other baselines")
     if kinds == {True}:
-        from .people_run import compare_people
+        from .scenarios.people_run import compare_people
 
         return compare_people(preps, names, target, force=force, console=console)
     cache = {} if cache is None else cache
@@ -558,7 +558,7 @@ def compare(
         console.print(
             _rich(
                 report.compare_table(summaries),
-                f"scenario: victims, median ({int(round(100 * INTERVAL_PROB))}% interval)",
+                f"scenario: victims, median ({INTERVAL_PERCENT}% interval)",
             )
         )
         console.print(

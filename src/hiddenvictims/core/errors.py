@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class InputError(ValueError):
@@ -11,6 +12,18 @@ class InputError(ValueError):
 
     The message is one line and names where the problem is, so the CLI can print it as is.
     """
+
+
+def require_file(path: str | Path) -> Path:
+    """``path`` as a Path, or an InputError naming it when there is no such file.
+
+    Lives here (standard library only) so that the CLI can answer a mistyped file name before
+    it loads pandas or xarray.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    return path
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -1,4 +1,4 @@
-"""``hiddenvictims scenario ...``: thin commands over :mod:`hiddenvictims.scenarios.run`.
+"""``hiddenvictims scenario ...``: thin commands over :mod:`hiddenvictims.scenario_runner`.
 
 Mounted in the main CLI as ``app.add_typer(scenario_app, name="scenario")``. Bad input ends in
 one line on stderr and exit code 2, with nothing written.
@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..errors import InputError
+from .core.errors import InputError
 
 scenario_app = typer.Typer(
     name="scenario",
@@ -94,18 +94,18 @@ def run_cmd(
     allow_unconverged: AllowOpt = False,
 ) -> None:
     """Run one scenario (or a sweep) and write its results folder."""
-    from ..data import resolve
-    from .run import run_scenario
+    from .data import resolve
 
     try:
+        path = resolve("config", config_path)  # answered before the scenario engine loads
         if dry_run:
-            from ..dryrun import plan_scenario, print_plan
+            from .dryrun import plan_scenario, print_plan
 
-            path = resolve("config", config_path)
             print_plan(plan_scenario(path, out, force, precision, replicates), Console())
             return
+        from .scenario_runner import run_scenario
         run_scenario(
-            resolve("config", config_path),
+            path,
             out=out,
             force=force,
             precision=precision,
@@ -118,7 +118,7 @@ def run_cmd(
         )
     except InputError as exc:
         _fail(str(exc))
-    from .. import gate
+    from .core import gate
 
     gate.enforce(allow_unconverged)
 
@@ -137,17 +137,17 @@ def compare_cmd(
     allow_unconverged: AllowOpt = False,
 ) -> None:
     """Several scenarios side by side: a table with intervals and a plot."""
-    from .. import gate
-    from ..data import resolve
-    from .run import compare
+    from .core import gate
+    from .data import resolve
 
     try:
         configs = [resolve("config", c) for c in configs]
         if dry_run:
-            from ..dryrun import plan_compare, print_plan
+            from .dryrun import plan_compare, print_plan
 
             print_plan(plan_compare(configs, out, force), Console())
             return
+        from .scenario_runner import compare
         compare(configs, out=out, force=force, console=Console())
     except InputError as exc:
         _fail(str(exc))
@@ -157,7 +157,7 @@ def compare_cmd(
 @scenario_app.command("interventions")
 def interventions_cmd() -> None:
     """List the interventions a config can use and what each changes in the capture process."""
-    from .interventions import REGISTRY
+    from .scenarios.interventions import REGISTRY
 
     console = Console()
     for kind, entry in REGISTRY.items():

@@ -78,7 +78,7 @@ def resolve(base: Path, relative: str) -> Path:
 
 def load_table(section: DataSection, base: Path) -> CaptureTable:
     if section.bundled is not None:
-        from .data import benchmark_path
+        from ..data import benchmark_path
 
         path = benchmark_path(section.bundled)
     else:
@@ -89,7 +89,7 @@ def load_table(section: DataSection, base: Path) -> CaptureTable:
 
 def load_spec(section: ModelSection, base: Path, source: str) -> LoglinearSpec:
     if section.spec is not None:
-        from .data import resolve as resolve_file
+        from ..data import resolve as resolve_file
 
         return load_model_spec(resolve_file("model", section.spec, base))
     return parse_model_spec(section.inline or {}, f"{source} [model.inline]")

@@ -1,7 +1,7 @@
 """Dutch victims of trafficking out of sight of the CoMensha register, using Chat met Fier.
 
 Bundled public figures (``data/netherlands``, sources in its SOURCES.md) -> an
-:class:`~hiddenvictims.anonymous_data.AnonymousData` over (year x age) with the register as the
+:class:`~hiddenvictims.core.anonymous_data.AnonymousData` over (year x age) with the register as the
 one linked list and the chat as the anonymous list -> the anonymous-list model with partial
 pooling across age groups and a random walk across years -> per-year table, sensitivity table
 and plot, English and Dutch reports, written atomically to a results folder.
@@ -23,13 +23,19 @@ import pandas as pd
 import xarray as xr
 from pydantic import Field
 
-from . import config
-from .anonymous_data import AnonymousData, AnonymousSource
-from .config import Strict
-from .constants import INTERVAL_PROB, PATTERN_DIM, SMALL_COUNT_SUPPRESS, interval_quantiles
-from .diagnostics import quantile_mcse
-from .errors import InputError
-from .spec import AnonymousSpec, DependencePrior, InformativePrior, MismatchPrior, SamplerSettings
+from ...core import config
+from ...core.anonymous_data import AnonymousData, AnonymousSource, known_range
+from ...core.config import Strict
+from ...core.constants import INTERVAL_PROB, PATTERN_DIM, SMALL_COUNT_SUPPRESS, interval_quantiles
+from ...core.diagnostics import quantile_mcse
+from ...core.errors import InputError
+from ...core.spec import (
+    AnonymousSpec,
+    DependencePrior,
+    InformativePrior,
+    MismatchPrior,
+    SamplerSettings,
+)
 
 YEAR, AGE = "year", "age"
 AGES = ("minor", "adult")
@@ -102,19 +108,6 @@ def dutch_figures(years: tuple[int, ...] = (2019, 2020, 2021)) -> pd.DataFrame:
             "first_disclosure_pct": fd,
         })
     return pd.DataFrame(rows)
-
-
-def known_range(victims: float, first_disclosure_pct: float) -> tuple[float, float]:
-    """Whole numbers of victims already known to an agency consistent with a rounded percentage.
-
-    A share published as a whole percent p (first disclosure) means the known share lies in
-    [100 - p - 0.5, 100 - p + 0.5] percent; the count is a whole number within it.
-    """
-    if math.isnan(victims) or math.isnan(first_disclosure_pct):
-        return math.nan, math.nan
-    low = math.ceil(victims * (100 - first_disclosure_pct - 0.5) / 100 - 1e-9)
-    high = math.floor(victims * (100 - first_disclosure_pct + 0.5) / 100 + 1e-9)
-    return float(low), float(high)
 
 
 def dutch_data(years: tuple[int, ...] = (2019, 2020, 2021)) -> AnonymousData:
@@ -302,18 +295,15 @@ def sensitivity_settings(cfg: NetherlandsConfig) -> list:
     return out
 
 
-def run_netherlands(config_path: str | Path, out: str | Path | None = None, force: bool = False,
-                    console=None) -> Path:
-    """Run the Dutch baseline: fit, sensitivity, tables, plot and reports in one results folder."""
-    from .families import anonymous as an
-    from .netherlands_report import print_summary, write_outputs
-    from .results import check_writable
+def fit_netherlands(cfg: NetherlandsConfig):
+    """Fit the Dutch baseline and re-express it under the sensitivity priors.
+
+    Returns (estimate, per-year table, sensitivity table); writing them is the report layer's job
+    (:func:`hiddenvictims.runner.run_config`).
+    """
+    from ...families import anonymous as an
     from .sensitivity import reweight_table
 
-    path = Path(config_path)
-    cfg = load_config(path)
-    target = Path(out) if out else Path(cfg.output.dir)
-    check_writable(target, force)
     data = dutch_data(tuple(cfg.years))
     estimate = an.fit(data, cfg.model, cfg.sampler)
 
@@ -322,9 +312,4 @@ def run_netherlands(config_path: str | Path, out: str | Path | None = None, forc
 
     sens = reweight_table(estimate, cfg.model, sensitivity_settings(cfg), quantities, seed=cfg.sampler.seed)
     table = year_table(estimate.posterior)
-    if console is not None:
-        print_summary(estimate, table, cfg, console)
-    write_outputs(target, force, estimate, table, sens, cfg, path)
-    if console is not None:
-        console.print(f"results written to {target}")
-    return target
+    return estimate, table, sens

@@ -76,8 +76,8 @@ def full_pattern_labels(n_lists: int) -> list[str]:
 
 def from_loglinear(estimate, register: tuple[str, ...] | None = None) -> CaptureDraws:
     """CaptureDraws of a log-linear Estimate: p(pattern) = mu(pattern) / sum mu, N from draws."""
-    from .families.loglinear import design_matrix, resolve_terms
     from .spec import LoglinearSpec
+    from .terms import design_matrix, resolve_terms
 
     table = estimate.table
     spec = LoglinearSpec.model_validate(estimate.model)
@@ -87,7 +87,8 @@ def from_loglinear(estimate, register: tuple[str, ...] | None = None) -> Capture
     eta = beta @ design.T  # (chain, draw, stratum, 2^K)
     eta -= eta.max(axis=-1, keepdims=True)
     prob = np.exp(eta)
-    zeros = np.broadcast_to(table.flat_structural_zero()[None, None], (chains, draws, *table.flat_structural_zero().shape))
+    structural = table.flat_structural_zero()
+    zeros = np.broadcast_to(structural[None, None], (chains, draws, *structural.shape))
     prob[..., 1:][zeros] = 0.0
     prob /= prob.sum(axis=-1, keepdims=True)
     strata_shape = table.strata_shape()

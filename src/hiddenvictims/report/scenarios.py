@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..constants import INTERVAL_PROB
-from .forward import TOTAL
+from ..core.constants import INTERVAL_PERCENT
+from ..scenarios.forward import TOTAL
 
 LANGUAGES = ("en", "nl")
 
@@ -49,7 +49,7 @@ LABELS: dict[str, dict[str, str]] = {
 def label(key: str, lang: str = "en", **values: str) -> str:
     """The ``lang`` label of ``key`` ({pct} and any ``values`` filled in); ``key`` if unknown."""
     entry = LABELS.get(key)
-    return entry[lang].format(pct=int(round(100 * INTERVAL_PROB)), **values) if entry else key
+    return entry[lang].format(pct=INTERVAL_PERCENT, **values) if entry else key
 
 
 def fmt_number(value: float) -> str:

@@ -46,7 +46,7 @@ def pattern_index(rows: np.ndarray) -> np.ndarray:
 class CaptureTable:
     """Counts over (*strata, pattern), plus which lists were active in each stratum.
 
-    Build one with :func:`make_table` or the readers in :mod:`hiddenvictims.io`; the
+    Build one with :func:`make_table` or the readers in :mod:`hiddenvictims.core.io`; the
     constructor does no validation of its own.
     """
 

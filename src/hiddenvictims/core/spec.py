@@ -147,8 +147,8 @@ class AnonymousSpec(Strict):
     the linked log-linear coefficients; ``anonymous_mu``/``anonymous_sd`` the anonymous list's
     main effect alpha. With a single linked list (the register) the model is parametrised by
     the log expected counts of the cells (register only, anonymous only, both), each with prior
-    Normal(``cell_mu``, ``cell_sd``), and the never-listed cell is lam10 lam01 / lam11 exp(theta). ``pooling`` (optional) ties strata together; ``informative`` adds
-    evidence priors.
+    Normal(``cell_mu``, ``cell_sd``), and the never-listed cell is lam10 lam01 / lam11 exp(theta).
+    ``pooling`` (optional) ties strata together; ``informative`` adds evidence priors.
 
     ``parameterisation`` (one linked list only) is how NUTS explores that same model: ``cells``
     samples the (pooled, whitened) log cell means; ``margins`` samples per stratum the log
@@ -255,7 +255,7 @@ def parse_model_spec(data: dict, source: str):
 def load_model_spec(path: str | Path):
     """Read a model TOML (keys at top level, ``family`` selects the spec class); a bundled
     model's name (``two-way``) works from any directory."""
-    from .data import resolve
+    from ..data import resolve
 
     path = resolve("model", path)
     return parse_model_spec(config.read_toml(path), str(path))

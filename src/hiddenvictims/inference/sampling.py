@@ -23,8 +23,8 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
-from .spec import SamplerSettings
-from .workers import worker_context
+from ..core.spec import SamplerSettings
+from ..core.workers import worker_context
 
 _COMPILED: dict[Hashable, Any] = {}
 _LOCK = threading.Lock()
@@ -38,7 +38,7 @@ def resolve_backend(settings: SamplerSettings) -> str:
     if settings.backend == "auto":
         return "pymc"
     if settings.backend == "nutpie" and not nutpie_available():
-        from .errors import InputError
+        from ..core.errors import InputError
 
         raise InputError("sampler.backend = 'nutpie' but nutpie is not installed (pip install nutpie)")
     return settings.backend
@@ -69,7 +69,7 @@ def sample(
 def _sample_pymc(
     model: pm.Model, data: dict[str, np.ndarray], settings: SamplerSettings, var_names: list[str] | None
 ) -> az.InferenceData:
-    from . import progress
+    from ..core import progress
 
     # Our progress (bars or CI lines) replaces PyMC's own bar; the first draw arrives after
     # PyMC has compiled and initialised, which the bars' elapsed time includes.
@@ -103,7 +103,7 @@ def _sample_nutpie(
 ) -> az.InferenceData:
     import nutpie
 
-    from . import progress
+    from ..core import progress
 
     with _LOCK:
         compiled = _COMPILED.get(key)

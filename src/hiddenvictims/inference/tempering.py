@@ -19,8 +19,9 @@ at beta = 1 throughout, so it cannot skip the end of the path.
 
 One iteration, for all chains x temperatures at once (one batched density call per leapfrog
 step): one HMC move per chain, integrated for a jittered length in posterior standard
-deviations (so cold chains, with smaller steps, take more steps; at most ``max_leapfrog``); then swaps between neighbouring temperatures, even pairs on even
-iterations and odd pairs on odd ones. Warm-up adapts a step size per temperature (towards
+deviations (so cold chains, with smaller steps, take more steps; at most ``max_leapfrog``);
+then swaps between neighbouring temperatures, even pairs on even iterations and odd pairs on
+odd ones. Warm-up adapts a step size per temperature (towards
 ``target_accept``) and a diagonal mass matrix per temperature from the spread of the draws
 (windows ending at 1/4, 1/2 and 3/4 of the warm-up); in the first half of the warm-up the
 ladder itself is re-spaced four times so that every neighbouring pair swaps equally often
@@ -352,7 +353,7 @@ def _run_groups(jobs: list, sizes: list[int], iterations: int, cores: int) -> li
     global _DONE, _SHOW
     import multiprocessing as mp
 
-    from . import progress
+    from ..core import progress
 
     method = "fork" if "fork" in mp.get_all_start_methods() else None
     parallel = cores >= 2 and len(jobs) > 1
@@ -373,7 +374,7 @@ def _run_groups(jobs: list, sizes: list[int], iterations: int, cores: int) -> li
                 return [_run_group(job) for job in jobs]
             from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-            from .workers import worker_context
+            from ..core.workers import worker_context
 
             # workers die with their parent: a killed run leaves no sampler behind
             context = worker_context() or mp.get_context(method)

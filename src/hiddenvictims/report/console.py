@@ -8,10 +8,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from .constants import INTERVAL_PROB
+from ..core.constants import INTERVAL_PERCENT
 
 if TYPE_CHECKING:
-    from .estimate import Estimate
+    from ..core.estimate import Estimate
 
 LABELS = {"N": "population N", "N_hidden": "hidden (never listed)", "observed_share": "share observed"}
 
@@ -23,7 +23,7 @@ def fmt_value(quantity: str, value: float) -> str:
 
 
 def summary_table(frame: pd.DataFrame, title: str) -> Table:
-    pct = int(round(100 * INTERVAL_PROB))
+    pct = INTERVAL_PERCENT
     table = Table(title=title, title_justify="left")
     for col in ("quantity", "stratum", "median", "mean", "sd", f"{pct}% interval"):
         table.add_column(col, justify="left" if col in ("quantity", "stratum") else "right")
@@ -47,7 +47,7 @@ def print_estimate(estimate: Estimate, console: Console | None = None, title: st
     console.print(summary_table(estimate.summary(), f"{head}: {t.n_observed:,} observed on {t.n_lists} lists"))
     for note in estimate.notes:
         console.print(f"[cyan]note:[/cyan] {note}")
-    from . import gate
+    from ..core import gate
 
     for warning in estimate.warnings():
         console.print(f"[bold yellow]warning:[/bold yellow] {warning}")
@@ -61,7 +61,7 @@ def _finite(value: float, fmt: str) -> str:
 
 def comparison_table(frame: pd.DataFrame, title: str) -> Table:
     """Models side by side: N median and interval, diagnostics, existence checks."""
-    pct = int(round(100 * INTERVAL_PROB))
+    pct = INTERVAL_PERCENT
     table = Table(title=title, title_justify="left")
     for col in ("model", "median N", f"{pct}% interval", "R-hat", "ESS", "existence check"):
         table.add_column(col, justify="left" if col in ("model", "existence check") else "right",

@@ -38,12 +38,11 @@ import numpy as np
 from scipy.linalg import null_space
 from scipy.optimize import linprog
 
+from .terms import INTERCEPT, design_matrix, resolve_terms, term_name
+
 if TYPE_CHECKING:
     from .spec import LoglinearSpec
     from .table import CaptureTable
-
-#: Name of the intercept column (the same string as ``families.loglinear.INTERCEPT``).
-INTERCEPT = "(intercept)"
 
 #: Optimum of the existence LP (margins scaled to total 1) below this counts as zero.
 LP_TOL = 1e-9
@@ -290,7 +289,6 @@ def _message(
 
 def check_model(table: CaptureTable, spec: LoglinearSpec) -> tuple[ExistenceCheck, ...]:
     """Check a log-linear spec on a table: one result per stratum (each has its own parameters)."""
-    from .families.loglinear import design_matrix, resolve_terms, term_name
 
     terms = resolve_terms(spec, table.lists, spec.name)
     names = [INTERCEPT] + [term_name(t, table.lists) for t in terms]

@@ -15,7 +15,8 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import InputError, did_you_mean
+from .config_errors import describe_error
+from .errors import InputError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -63,41 +64,12 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Field names valid at ``loc`` (best effort, for 'did you mean' hints)."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
-            continue
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return []
-        ann = field.annotation
-        inner = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
-        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else (inner[0] if inner else None)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
-
-
-def format_validation_error(source: str, model: type[BaseModel], exc: ValidationError) -> str:
-    """One line: 'FILE: key a.b.c: message (did you mean ...?)' for the first error."""
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    path = ".".join(str(p) for p in loc) or "<root>"
-    if err["type"] == "extra_forbidden":
-        hint = did_you_mean(str(loc[-1]), _allowed_keys(model, loc))
-        return f"{source}: unknown key '{path}'{hint}"
-    msg = err["msg"].replace("\n", " ")
-    return f"{source}: key '{path}': {msg}"
-
-
 def parse(model: type[M], data: dict[str, Any], source: str) -> M:
     """Validate ``data`` as ``model`` or raise a one-line InputError."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InputError(format_validation_error(source, model, exc)) from None
+        raise InputError(f"{source}: {describe_error(exc, model)}") from None
 
 
 def load(model: type[M], path: str | Path) -> M:
