@@ -445,3 +445,24 @@ def sweep_report(ds: xr.Dataset, cfg, notes: list[str], record: dict, lang: str)
              "## " + ("What the numbers rest on" if lang == "en" else "Waar de getallen op rusten"),
              ""] + [f"- {n}" for n in notes]
     return "\n".join(parts) + "\n"
+
+
+def report_section(post, lang: str, year: int, seed: int = 0) -> list[str]:
+    """Markdown lines for the Dutch report: the hidden number per vulnerable group in ``year``
+    with its representativeness sensitivity. Here, not in :mod:`.vulnerable`, so that the groups'
+    computations never import their report (no import circle)."""
+    from .people import from_posterior
+    from .vulnerable import Representativeness, estimates, load_composition, sensitivity
+
+    people = from_posterior(post, "baseline")
+    if str(year) not in people.strata.get("year", ()):
+        return []
+    comp = load_composition()
+    prior = Representativeness()
+    est = estimates(people, comp, year, prior, seed)
+    sens = sensitivity(people, comp, year, seed)
+    tx = TEXT[lang]
+    return [f"## {tx['groups'].format(year=year)}", "",
+            tx["groups_text"].format(m=prior.mean, s=prior.sd), "", _md(_groups_table(est, lang)),
+            "", f"### {tx['sens'].format(year=year)}", "", tx["sens_text"], "",
+            _md(_sens_table(sens, lang)), ""]

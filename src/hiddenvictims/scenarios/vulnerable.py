@@ -260,23 +260,3 @@ def sensitivity(people: PeopleDraws, comp: pd.DataFrame, year: int, seed: int = 
                          "not_registered_median": q[0], "not_registered_lower": q[1],
                          "not_registered_upper": q[2], "draws_consistent": float(keep.mean())})
     return pd.DataFrame(rows)
-
-
-def report_section(post, lang: str, year: int, seed: int = 0) -> list[str]:
-    """Markdown lines for the Dutch report: the hidden number per vulnerable group in ``year``
-    with its representativeness sensitivity (tables of :mod:`.people_report`)."""
-    from .people import from_posterior
-    from .people_report import TEXT, _groups_table, _md, _sens_table
-
-    people = from_posterior(post, "baseline")
-    if str(year) not in people.strata.get("year", ()):
-        return []
-    comp = load_composition()
-    prior = Representativeness()
-    est = estimates(people, comp, year, prior, seed)
-    sens = sensitivity(people, comp, year, seed)
-    tx = TEXT[lang]
-    return [f"## {tx['groups'].format(year=year)}", "",
-            tx["groups_text"].format(m=prior.mean, s=prior.sd), "", _md(_groups_table(est, lang)),
-            "", f"### {tx['sens'].format(year=year)}", "", tx["sens_text"], "",
-            _md(_sens_table(sens, lang)), ""]
