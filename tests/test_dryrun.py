@@ -69,3 +69,10 @@ def test_broken_config_exits_2_naming_the_key(tmp_path):
     exists.mkdir()
     proc, _ = cli("run", "uk-2013-two-way", "--out", str(exists), "--dry-run", cwd=tmp_path)
     assert proc.returncode == 2 and "results folder exists" in proc.stderr
+
+
+def test_refittable_families_match_the_registry():
+    from hiddenvictims.dryrun import REFITTABLE
+    from hiddenvictims.families import FAMILIES
+
+    assert REFITTABLE == {name for name, f in FAMILIES.items() if f.refit is not None}
