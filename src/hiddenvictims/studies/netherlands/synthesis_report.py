@@ -125,9 +125,6 @@ def contributions_markdown(contrib: pd.DataFrame, year: int, lang: str) -> str:
         m = sub[sub["population"] == "Dutch minors"].iloc[0]
         label = variant_label(variant, lang)
         lines.append(f"| {label} | {interval_text(v['median'], v['lower'], v['upper'], lang)} | "
-                     f"{interval_text(m['median'], m['lower'], m['upper'], lang)} | {v['ratio']:.1f} |"
-                     .replace(".", ",", 1 if lang == "nl" else 0) if False else
-                     f"| {label} | {interval_text(v['median'], v['lower'], v['upper'], lang)} | "
                      f"{interval_text(m['median'], m['lower'], m['upper'], lang)} | {_num(v['ratio'], lang)} |")
     return "\n".join(lines)
 
