@@ -41,7 +41,7 @@ from pydantic import Field, field_validator
 
 from ...config import Strict
 from ...errors import InputError
-from .evidence import AGES, FORMS, QUANTITIES, EvidenceArrays
+from .evidence import FORMS, QUANTITIES, EvidenceArrays
 
 YEAR, AGE = "year", "age"
 

@@ -18,9 +18,6 @@ from pydantic import Field
 
 from ... import config
 from ...config import Strict
-from ...constants import interval_quantiles
-from ...diagnostics import quantile_mcse
-from ...errors import InputError
 from .synthesis import ModelData, SynthesisSpec
 from .synthesis_fit import (
     Prepared,
