@@ -43,7 +43,8 @@ def test_cli_compare_writes_table_plot_and_manifest(tmp_path):
             "--out", str(out), "--allow-unconverged"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Across 2 models")
+    # progress lines come first when stdout is not a terminal; then the comparison
+    assert any(line.startswith("Across 2 models") for line in result.output.splitlines())
     assert sorted(p.name for p in out.iterdir()) == ["compare.csv", "compare.json", "compare.png", "manifest.json"]
     rows = json.loads((out / "compare.json").read_text())["rows"]
     by_model = {r["model"]: r for r in rows}

@@ -37,7 +37,7 @@ def test_run_prints_progress_lines_while_fitting_when_stdout_is_not_a_terminal(s
     counts that add up, an end line, all before the results table."""
     env = {**os.environ, "COLUMNS": "100"}
     proc = subprocess.run(
-        [sys.executable, "-m", "hiddenvictims.cli", "run", str(small_config)],
+        [sys.executable, "-m", "hiddenvictims.cli", "run", str(small_config), "--allow-unconverged"],
         capture_output=True, text=True, env=env, timeout=600, check=False,
     )
     assert proc.returncode == 0, proc.stderr
@@ -54,7 +54,7 @@ def test_run_prints_progress_lines_while_fitting_when_stdout_is_not_a_terminal(s
 
 
 def test_quiet_prints_no_progress(small_config):
-    result = CliRunner().invoke(app, ["--quiet", "run", str(small_config)])
+    result = CliRunner().invoke(app, ["--quiet", "run", str(small_config), "--allow-unconverged"])
     assert result.exit_code == 0, result.output
     assert "sampling:" not in result.output
     assert "observed on 6 lists" in result.output

@@ -89,7 +89,7 @@ def check_table_case(tmp_path, text, header, rows, options) -> None:
             assert col in declared, f"count-like column {col} silently ignored or misread"
     for name in table.lists:
         j = header.index(name)
-        assert all(r[j] in ("0", "1") for r in rows), f"list {name} holds other than 0/1"
+        assert all(r[j].strip() in ("0", "1") for r in rows), f"list {name} holds other than 0/1"
     if options["fmt"] == "records" or ("count" not in header and "count_column" not in options):
         assert "lists" in options, "list columns were guessed in the record layout"
     assert 0 <= table.n_observed <= MAX_COUNT

@@ -26,7 +26,7 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,8 @@ class StudySetting(Strict):
     capture: list[float] | list[list[float]]
     class_weights: list[float] | None = None
     logit_sd: float = Field(0.0, ge=0)
-    dependence: list[tuple[int, int, float]] = Field(default_factory=list)
+    # (list i, list j, log odds ratio): TOML writes each as an array, so not strict here
+    dependence: list[Annotated[tuple[int, int, float], Field(strict=False)]] = Field(default_factory=list)
     anonymous: str | None = None
     models: list[ModelName] = Field(min_length=1)
     replicates: int | None = Field(None, ge=1)

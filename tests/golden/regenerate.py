@@ -24,7 +24,7 @@ GOLDEN = ROOT / "tests" / "golden"
 GOLDEN_SAMPLER = {"default": (2, 300, 300), "dutch": (2, 100, 100)}
 SWEEP_POINTS = 3
 #: Configs that are a baseline for others and not runnable on their own.
-NOT_RUNNABLE = {"demo-chat-baseline"}
+NOT_RUNNABLE = {"demo-chat-baseline", "validation-study"}  # a baseline for others; a study config
 DUTCH = {
     "netherlands-baseline",
     "chat-referral",
@@ -32,6 +32,7 @@ DUTCH = {
     "chat-findable-and-referral",
     "netherlands-sweep",
     "netherlands-chat-only",
+    "chat-parental-outreach",
 }
 
 

@@ -50,7 +50,8 @@ def simulate_world(template: pd.DataFrame, seed: int, theta: float = 0.3, bias_f
     n_t = len(years)
 
     def walk(start, sd, size=()):
-        return start + np.concatenate([np.zeros((*size, 1)), np.cumsum(rng.normal(0, sd, (*size, n_t - 1)), -1)], -1)
+        steps = np.cumsum(rng.normal(0, sd, (*size, n_t - 1)), -1)
+        return np.asarray(start)[..., None] + np.concatenate([np.zeros((*size, 1)), steps], -1)
 
     log_s = np.log([rng.uniform(900, 1600), rng.uniform(1000, 2000)])[:, None] + walk(0.0, 0.1) + walk(
         np.zeros(2), 0.07, (2,))
@@ -93,7 +94,7 @@ def simulate_world(template: pd.DataFrame, seed: int, theta: float = 0.3, bias_f
             new["value"], new["trials"] = max(known, 1), n_chat
         elif row["kind"] == "estimate":
             pop = girls if row["sex"] == "girls" else sexual[ages].sum(axis=0)
-            total = pop[span].sum() if row["sex"] == "girls" else pop[span].sum()
+            total = pop[span].sum()
             est, rel = _chapman(total, 0.3, 0.25, rng)
             scale = 1.0 / len(span) if row["aggregate"] == "mean" else 1.0
             factor = bias_factor if row["id"] == biased_row else 1.0
