@@ -304,7 +304,7 @@ def test_mc3_is_seeded_and_handles_seven_lists():
 def test_spec_file_and_registry():
     spec = load_model_spec(ROOT / "models" / "averaging.toml")
     assert isinstance(spec, AveragingSpec) and spec.family == "averaging"
-    assert FAMILIES["averaging"].fit.__module__ == "hiddenvictims.families.averaging"
+    assert FAMILIES["averaging"].fit.module == "hiddenvictims.families.averaging"
     with pytest.raises(InputError, match="did you mean 'delta'"):
         parse_model_spec({"family": "averaging", "dleta": 0.1}, "m.toml")
     with pytest.raises(InputError, match="max_lists_exact"):

@@ -126,15 +126,11 @@ def _plan_synthesis(path: Path, out: Path | None, force: bool) -> Plan:
     return plan
 
 
-#: Families whose record can refit next year's table (``families.FAMILIES[f].refit``), named here
-#: because importing the registry loads PyMC (seconds a dry run must not pay); tests/test_dryrun.py
-#: checks that the two agree.
-REFITTABLE = frozenset({"loglinear", "anonymous"})
-
-
 def _scenario_steps(prep, precision: bool | None,
                     replicates: int | None) -> list[tuple[str, float]]:
     """Fit, scenario evaluation, precision refits (if on) or sweep cells of a prepared config."""
+    from .scenarios.precision import unavailable
+
     cfg = prep.cfg
     steps = [fit_seconds(prep.spec, cfg.sampler)]
     draws = cfg.sampler.chains * cfg.sampler.draws
@@ -152,9 +148,10 @@ def _scenario_steps(prep, precision: bool | None,
     steps.append((f"scenario: {draws:,} posterior draws x {strata} strata", 2.0))
     enabled = cfg.precision.enabled if precision is None else precision
     family = getattr(prep.spec, "family", "")
-    if enabled and family not in REFITTABLE:  # as pipeline.check_precision (without the samplers)
-        raise InputError(f"{prep.source}: key 'precision.enabled': monitoring precision is not "
-                         f"available for model family '{family}'")
+    # as pipeline.check_precision: the registry is read without importing the families' samplers
+    reason = unavailable(family) if enabled else None
+    if reason is not None:
+        raise InputError(f"{prep.source}: key 'precision.enabled': {reason}")
     if enabled:
         p = cfg.precision
         n = replicates or p.replicates

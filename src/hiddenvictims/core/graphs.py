@@ -31,6 +31,9 @@ import numpy as np
 #: K = 7 has 617,675 graphs out of 2**21 edge sets: use the MC3 search there).
 MAX_ENUMERATE = 6
 
+#: Most vertices (lists) any search handles: an edge set is an int64 bit mask, 55 pairs at 11.
+MAX_LISTS = 11
+
 #: Number of labelled decomposable graphs on K vertices (OEIS A058862), for checks.
 KNOWN_COUNTS = {1: 1, 2: 2, 3: 8, 4: 61, 5: 822, 6: 18154, 7: 617675}
 

@@ -865,17 +865,6 @@ def observed_from_patterns(data: AnonymousData, counts: np.ndarray, rates: tuple
                          linked_pooled=linked_pooled, group_dim=group, source="precision replicate")
 
 
-#: What :func:`refit_from_patterns`'s simulated next year leaves out (stated with its results).
-PRECISION_CAVEATS: tuple[str, ...] = (
-    "Simulated next years are reduced to what the Dutch sources publish: the register's total "
-    "per year (none for 2021, as now), the chat's victims per year and its minors where "
-    "counted now, and the share 'already known to police or care' as a whole percent for "
-    "2020 only, with the self-report's rates (s, f) taken from one posterior draw.",
-    "The chat counts each victim at most once a year (unique first-time visitors); repeat "
-    "contacts, and chat users who are not Dutch victims, are not simulated.",
-    "The refits use the same priors: the dependence between chat and register (theta) stays "
-    "unidentified, so intervals narrow only as far as the observed margins allow.",
-)
 
 
 def refit_from_patterns(estimate: Estimate, counts: np.ndarray, sampler: SamplerSettings) -> np.ndarray:

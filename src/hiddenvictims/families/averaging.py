@@ -72,8 +72,8 @@ CHUNK_MAX = 512
 BLOCK_CELLS = 1 << 16
 #: Warn when more posterior mass than this lies in the top 10% of the N grid.
 TAIL_WARN = 1e-3
-#: Most lists any search handles (a graph's edge set is an int64 bit mask: 55 pairs at 11).
-MAX_LISTS = 11
+#: Most lists any search handles (a graph's edge set is an int64 bit mask).
+MAX_LISTS = graphs.MAX_LISTS
 #: Number of models named in the notes.
 NOTE_MODELS = 5
 
