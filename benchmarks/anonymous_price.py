@@ -12,12 +12,10 @@ linkage would allow). Prints a markdown table; writes benchmarks/results/anonymo
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
-from _results import RESULTS
 
 import numpy as np
 import pandas as pd
+from _results import RESULTS
 
 from hiddenvictims.core.anonymous_data import from_table
 from hiddenvictims.core.io import read_table

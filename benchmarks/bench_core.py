@@ -14,11 +14,9 @@ import json
 import os
 import time
 import warnings
-from pathlib import Path
-
-from _results import RESULTS
 
 import numpy as np
+from _results import RESULTS
 
 warnings.filterwarnings("ignore")
 

@@ -25,11 +25,9 @@ import os
 import sys
 import time
 import warnings
-from pathlib import Path
-
-from _results import RESULTS
 
 import numpy as np
+from _results import RESULTS
 
 warnings.filterwarnings("ignore")
 

@@ -26,11 +26,11 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
+from hiddenvictims.core.testing import fake_dutch_posterior  # noqa: E402
 from hiddenvictims.scenarios import people as pp  # noqa: E402
 from hiddenvictims.scenarios import people_engine as pe  # noqa: E402
 from hiddenvictims.scenarios.people_sweep import run_cells  # noqa: E402
 from hiddenvictims.scenarios.sweep import dask_client  # noqa: E402
-from hiddenvictims.core.testing import fake_dutch_posterior  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "people.json"
 
@@ -71,9 +71,9 @@ def cells_per_second(people: pp.PeopleDraws, n_cells: int = 2000, repeats: int =
 
 def old_engine_cells_per_second(cells: int = 100, repeats: int = 3) -> dict:
     """The pattern engine (log-linear configs), as benchmarks/bench_scenarios.py measures it."""
+    from hiddenvictims.core.testing import dutch_like_capture_draws
     from hiddenvictims.scenarios.forward import Engine
     from hiddenvictims.scenarios.sweep import Grid, compute_chunk
-    from hiddenvictims.core.testing import dutch_like_capture_draws
 
     steps = [{"kind": "chat_reach", "multiplier": 1.0},
              {"kind": "referral", "probability": 0.0, "to": "P"}]

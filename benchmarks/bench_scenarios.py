@@ -26,9 +26,8 @@ import time
 import warnings
 from pathlib import Path
 
-from _results import RESULTS
-
 import numpy as np
+from _results import RESULTS
 
 warnings.filterwarnings("ignore")
 

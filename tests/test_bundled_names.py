@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hiddenvictims.cli import app
-from hiddenvictims.data import bundled_names, resolve
 from hiddenvictims.core.errors import InputError
+from hiddenvictims.data import bundled_names, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -12,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from hiddenvictims.cli import app
-from hiddenvictims.families import fit
 from hiddenvictims.core.io import read_table
 from hiddenvictims.core.regression import K_SE, REL_FLOOR, compare, folder_quantities
 from hiddenvictims.core.results import save_estimate
 from hiddenvictims.core.spec import LoglinearPriors, LoglinearSpec, SamplerSettings
+from hiddenvictims.families import fit
 
 SAMPLER = dict(chains=2, draws=500, tune=500, backend="pymc")
 #: A large stratum and a small one; in the small one the overlap (A and B) is 2 people.

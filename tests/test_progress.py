@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hiddenvictims.core import progress
 from hiddenvictims.cli import app
+from hiddenvictims.core import progress
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE = re.compile(r"^sampling: +(\d+)% \(([\d,]+)/([\d,]+) draws\), elapsed \S+, about \S+ left$")

@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from hiddenvictims.core import config
 from hiddenvictims.cli import app
+from hiddenvictims.core import config
 from hiddenvictims.core.errors import InputError
 from hiddenvictims.core.io import COUNT_LIKE, MAX_COUNT, read_table
 from hiddenvictims.core.runconfig import RunConfig
-from hiddenvictims.scenarios.interventions import ChatReach, RegisterDetection
 from hiddenvictims.core.spec import SamplerSettings, parse_model_spec
+from hiddenvictims.scenarios.interventions import ChatReach, RegisterDetection
 
 runner = CliRunner()
 FAST_CASES = dict(deadline=None, suppress_health_check=list(HealthCheck))

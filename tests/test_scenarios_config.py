@@ -72,10 +72,10 @@ def test_shipped_configs_validate_before_any_fit_and_run_on_fake_draws(name):
     assert lay is not None and lay.anonymous == ("chat",)
     if getattr(prep.cfg, "kind", None) == "netherlands" and prep.cfg.sweep is None:
         # Dutch scenarios run through the forward model of people: on a fake posterior
+        from hiddenvictims.core.testing import fake_dutch_posterior
         from hiddenvictims.scenarios.baseline import Baseline
         from hiddenvictims.scenarios.people import from_posterior
         from hiddenvictims.scenarios.people_run import evaluate_people
-        from hiddenvictims.core.testing import fake_dutch_posterior
 
         fake = Baseline(from_posterior(fake_dutch_posterior(40, seed=1)), True, "fake", "test")
         result = evaluate_people(prep, fake)

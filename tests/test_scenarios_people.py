@@ -13,6 +13,7 @@ import pytest
 import xarray as xr
 
 from hiddenvictims.core.results import versions
+from hiddenvictims.core.testing import fake_dutch_posterior
 from hiddenvictims.scenarios import people as pp
 from hiddenvictims.scenarios import people_engine as pe
 from hiddenvictims.scenarios.baseline import load_baseline, match
@@ -25,7 +26,6 @@ from hiddenvictims.scenarios.vulnerable import (
     load_composition,
     sensitivity,
 )
-from hiddenvictims.core.testing import fake_dutch_posterior
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

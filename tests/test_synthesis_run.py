@@ -41,8 +41,9 @@ ALLOW = ["--allow-unconverged"]  # short chains
 
 def test_every_output_is_written(run_dir):
     out, proc = run_dir
-    for name in ("per_year.csv", "contributions.csv", "variants.csv", "report.en.html", "report.nl.html", "conflicts.csv", "sources.csv", "diagnostics.csv",
-                 "bounds.csv", "report.en.md", "report.nl.md", "idata.nc", "summary.json", "manifest.json"):
+    for name in ("per_year.csv", "contributions.csv", "variants.csv", "report.en.html", "report.nl.html",
+                 "conflicts.csv", "sources.csv", "diagnostics.csv", "bounds.csv", "report.en.md", "report.nl.md",
+                 "idata.nc", "summary.json", "manifest.json"):
         assert (out / name).exists(), name
     assert "What each source contributes" in proc.stdout
     manifest = json.loads((out / "manifest.json").read_text())

@@ -184,8 +184,8 @@ def test_compiled_leapfrog_equals_the_python_loop():
 
 
 def test_target_accept_reaches_the_tempering_sampler():
-    from hiddenvictims.families.latent_class import tempering_settings
     from hiddenvictims.core.spec import SamplerSettings
+    from hiddenvictims.families.latent_class import tempering_settings
 
     assert tempering_settings(LatentClassSpec(), SamplerSettings(target_accept=0.8)).target_accept == 0.8
     spec = LatentClassSpec(target_accept=0.95)

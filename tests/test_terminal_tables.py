@@ -10,8 +10,8 @@ import xarray as xr
 from rich.console import Console
 
 from hiddenvictims.report import scenarios as report
-from hiddenvictims.scenarios.forward import OUTCOMES
 from hiddenvictims.scenario_runner import _rich
+from hiddenvictims.scenarios.forward import OUTCOMES
 
 
 def render(table) -> list[str]:

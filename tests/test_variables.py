@@ -5,11 +5,11 @@ from __future__ import annotations
 import h5netcdf
 import numpy as np
 
-from hiddenvictims.data import benchmark_path
 from hiddenvictims.core.estimate import make_estimate
 from hiddenvictims.core.io import read_table
 from hiddenvictims.core.results import save_estimate
 from hiddenvictims.core.variables import describe_variable
+from hiddenvictims.data import benchmark_path
 
 
 def test_every_variable_of_every_group_is_described(tmp_path):

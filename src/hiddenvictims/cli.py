@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .core.errors import InputError, require_file
+from .core.errors import InputError
 
 app = typer.Typer(
     name="hiddenvictims",
@@ -356,8 +356,7 @@ def check(
 ) -> None:
     """Compare every reported quantity with a baseline; exit 1 if one moved beyond its
     Monte Carlo tolerance (k x combined s.e. + a relative floor), 2 on bad input."""
-    from .core.regression import K_SE, REL_FLOOR, compare, folder_quantities, junit_xml, load_baseline
-    from .core.regression import write_baseline
+    from .core.regression import K_SE, REL_FLOOR, compare, folder_quantities, junit_xml, load_baseline, write_baseline
 
     console = Console()
     try:

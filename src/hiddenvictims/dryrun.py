@@ -107,8 +107,8 @@ def plan_run(path: Path, out: Path | None, force: bool) -> Plan:
 def _plan_synthesis(path: Path, out: Path | None, force: bool) -> Plan:
     """The Dutch evidence synthesis (``kind = "netherlands-synthesis"``): JAX/BlackJAX, not yet
     in the benchmarks, so its rule (:data:`SYNTHESIS_COST`) is a rough guess, and says so."""
-    from .studies.netherlands.pipeline import dutch_figures
     from .core.results import check_writable
+    from .studies.netherlands.pipeline import dutch_figures
     from .studies.netherlands.synthesis_run import load_config
 
     cfg = load_config(path)
@@ -167,8 +167,8 @@ def _scenario_steps(prep, precision: bool | None,
 def plan_scenario(path: Path, out: Path | None, force: bool, precision: bool | None = None,
                   replicates: int | None = None) -> Plan:
     from .core.results import check_writable
-    from .scenarios.pipeline import prepare
     from .scenario_runner import default_out
+    from .scenarios.pipeline import prepare
 
     prep = prepare(path)
     target = check_writable(out or default_out(prep), force)
@@ -182,8 +182,8 @@ def plan_scenario(path: Path, out: Path | None, force: bool, precision: bool | N
 
 def plan_compare(paths: list[Path], out: Path | None, force: bool) -> Plan:
     from .core.results import check_writable
-    from .scenarios.pipeline import prepare
     from .scenario_runner import compare_target
+    from .scenarios.pipeline import prepare
 
     if len(paths) < 2:
         raise InputError("compare needs at least two scenario configs")

@@ -151,9 +151,9 @@ def run_replicate(config: StudyConfig, index: int, replicate: int) -> pd.DataFra
     """Simulate one population of setting ``index`` and fit every model of the setting."""
     import warnings
 
-    from .families import fit
     from .core.simulate import simulate_population
     from .core.spec import SamplerSettings
+    from .families import fit
 
     setting = config.settings[index]
     seed = int(np.random.SeedSequence([config.seed, index, replicate]).generate_state(1)[0])

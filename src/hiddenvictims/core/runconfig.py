@@ -19,7 +19,6 @@ from .io import read_table
 from .spec import LoglinearSpec, SamplerSettings, load_model_spec, parse_model_spec
 from .table import CaptureTable
 
-
 #: Keys that make a config a scenario (``hiddenvictims run`` hands it to the scenario engine):
 #: a baseline with list roles or prior overrides is one, even without interventions.
 SCENARIO_KEYS = ("extends", "interventions", "sweep", "roles", "priors")

@@ -4,9 +4,10 @@ Model: per stratum, log mu(x, a) = loglinear(x) + a * (alpha + theta * 1[x != 0]
 lists x and the anonymous list a. theta (log odds ratio of dependence between the anonymous
 list and the linked lists) is one parameter with a prior (``spec.dependence``). With one linked
 list no data identify it (its posterior is its prior); with several it enters the likelihood
-through the anonymous total and the self-reported overlap (docs/models.md). The cross-classification of the anonymous list with the linked lists is latent
-and summed out exactly (:mod:`.anonymous_lik`). A self-reported "known to police or care"
-count enters through a mismatch model with priors on its sensitivity and false-known rate.
+through the anonymous total and the self-reported overlap (docs/models.md). The
+cross-classification of the anonymous list with the linked lists is latent and summed out
+exactly (:mod:`.anonymous_lik`). A self-reported "known to police or care" count enters through
+a mismatch model with priors on its sensitivity and false-known rate.
 
 Parameters: a standardised vector xi ~ Normal(0, I) a priori, phi = prior_mean + prior_sd * xi,
 and the per-stratum coefficients are a fixed linear map of phi (independent strata, or partial

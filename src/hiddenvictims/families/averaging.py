@@ -47,6 +47,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -544,7 +545,7 @@ def memory_estimate(k: int, n_grid: int, spec: AveragingSpec) -> int:
 def available_memory() -> int | None:
     """Bytes the kernel says can still be allocated without swapping (Linux), else None."""
     try:
-        with open("/proc/meminfo") as fh:
+        with Path("/proc/meminfo").open() as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024

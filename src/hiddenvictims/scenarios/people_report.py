@@ -10,8 +10,8 @@ import pandas as pd
 import xarray as xr
 
 from ..core.constants import INTERVAL_PROB
-from .people import CHANGE_NAMES, OUTCOMES, SAMPLE
 from ..report.scenarios import fmt_number
+from .people import CHANGE_NAMES, OUTCOMES, SAMPLE
 from .vulnerable import LABELS as GROUP_LABELS
 
 PCT = int(round(100 * INTERVAL_PROB))

@@ -248,7 +248,8 @@ def coverage_sentence(ds: xr.Dataset, conflicts: pd.DataFrame, lang: str) -> str
     lo, hi = interval_quantiles()
 
     def q(sel):
-        return np.quantile(sel.values.reshape(-1, sel.shape[-1]).mean(axis=-1) if sel.ndim > 2 else sel.values, [0.5, lo, hi])
+        values = sel.values.reshape(-1, sel.shape[-1]).mean(axis=-1) if sel.ndim > 2 else sel.values
+        return np.quantile(values, [0.5, lo, hi])
 
     parts = []
     if 2010 in years and 2015 in years:
