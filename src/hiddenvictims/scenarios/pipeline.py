@@ -29,7 +29,7 @@ from ..errors import InputError, did_you_mean
 from ..runconfig import load_spec, load_table
 from ..table import CaptureTable
 from .interventions import Layout, compile_plan
-from .schema import RolesSection, ScenarioConfig, fit_section, load_scenario
+from .schema import DUTCH_KINDS, RolesSection, ScenarioConfig, fit_section, load_scenario
 
 if TYPE_CHECKING:
     from ..estimate import Estimate  # ArviZ: seconds to import, not needed to check a config
@@ -146,10 +146,18 @@ def _anonymous_layout(data: Any, roles: RolesSection, source: str) -> Layout:
     return Layout(r.lists, r.register, r.anonymous, strata, r.referral_to)
 
 
+def _synthesis_layout(data: Any, roles: RolesSection, source: str) -> Layout:
+    """SynthesisInputs: the register and the chat, per year and age group."""
+    r = resolve_roles(data.lists, data.register, data.anonymous, roles, source)
+    strata = {d: tuple(str(v) for v in values) for d, values in data.strata_coords().items()}
+    return Layout(r.lists, r.register, r.anonymous, strata, r.referral_to)
+
+
 #: Families whose list roles are known before fitting (checked then); others after fitting.
 LAYOUTS: dict[str, Callable[[Any, RolesSection, str], Layout]] = {
     "loglinear": _loglinear_layout,
     "anonymous": _anonymous_layout,
+    "synthesis": _synthesis_layout,
 }
 
 
@@ -160,16 +168,24 @@ def _load_run(cfg: Any, base: Path, source: str) -> tuple[Any, Any]:
 
 
 def _load_netherlands(cfg: Any, base: Path, source: str) -> tuple[Any, Any]:
-    """The Dutch baseline (issue 4): bundled register and chat figures, the anonymous model."""
+    """The Dutch chat-only baseline: bundled register and chat figures, the anonymous model."""
     from ..netherlands import dutch_data
 
     return dutch_data(tuple(cfg.years)), cfg.model
+
+
+def _load_synthesis(cfg: Any, base: Path, source: str) -> tuple[Any, Any]:
+    """The Dutch default: the evidence synthesis over the bundled public figures."""
+    from ..studies.netherlands.synthesis_baseline import SynthesisInputs
+
+    return SynthesisInputs(tuple(cfg.years)), cfg.model
 
 
 #: Baseline kind (the config's ``kind``) -> loader of (data, model spec). Closed.
 BASELINE_LOADERS: dict[str | None, Callable[[Any, Path, str], tuple[Any, Any]]] = {
     None: _load_run,
     "netherlands": _load_netherlands,
+    "netherlands-synthesis": _load_synthesis,
 }
 
 
@@ -270,7 +286,7 @@ def prepare(path: str | Path) -> Prepared:
     spec = with_priors(spec, cfg.priors, str(path))
     make_layout = LAYOUTS.get(getattr(spec, "family", ""))
     layout = make_layout(table, cfg.roles, str(path)) if make_layout else None
-    if layout is not None and getattr(cfg, "kind", None) == "netherlands":
+    if layout is not None and getattr(cfg, "kind", None) in DUTCH_KINDS:
         check_people(layout, cfg, str(path))
     elif layout is not None:
         check_against(layout, cfg, str(path))
