@@ -182,3 +182,56 @@ def make_folder(
             }
         ).to_csv(path / "conflicts.csv", index=False)
     return path
+
+
+SYNTHESIS_DATA = Path(__file__).parent / "data" / "synthesis"
+
+
+def make_synthesis_folder(path: Path) -> Path:
+    """A results folder of the Dutch evidence synthesis without fitting anything.
+
+    ``tests/data/synthesis`` holds the CSVs of a default run (``hiddenvictims run
+    scenarios/netherlands-baseline.toml``), trimmed ``summary.json`` and ``manifest.json``, and
+    ``draws.csv``: 200 posterior draws (25 per chain, evenly spaced) of the variables the
+    reports' sentences read, one column per variable|year|age. They become ``idata.nc`` here.
+    """
+    import shutil
+
+    import numpy as np
+    import xarray as xr
+
+    path.mkdir(parents=True, exist_ok=True)
+    for file in SYNTHESIS_DATA.iterdir():
+        if file.name != "draws.csv":
+            shutil.copy(file, path / file.name)
+    draws = pd.read_csv(SYNTHESIS_DATA / "draws.csv")
+    n = len(draws)
+    variables = {"theta": (("chain", "draw"), draws["theta"].to_numpy()[None, :])}
+    years = sorted({int(c.split("|")[1]) for c in draws if c.startswith("N|")})
+    ages = ["minor", "adult"]
+    for name in ("N", "N_registered", "N_anonymous", "N_unseen"):
+        values = np.stack(
+            [np.stack([draws[f"{name}|{y}|{a}"] for a in ages], axis=-1) for y in years], axis=1
+        )
+        variables[name] = (("chain", "draw", "year", "age"), values[None])
+    model_years = sorted(
+        int(c.split("|")[1]) for c in draws if c.startswith("register_coverage_sexual|")
+    )
+    coverage = np.stack([draws[f"register_coverage_sexual|{y}|minor"] for y in model_years], -1)
+    # Only minors' coverage is read; adults get the same draws to keep the array whole.
+    variables["register_coverage_sexual"] = (
+        ("chain", "draw", "age", "model_year"),
+        np.stack([coverage, coverage], axis=1)[None],
+    )
+    posterior = xr.Dataset(
+        variables,
+        coords={
+            "chain": [0],
+            "draw": np.arange(n),
+            "year": years,
+            "age": ages,
+            "model_year": model_years,
+        },
+    )
+    posterior.to_netcdf(path / "idata.nc", group="posterior", engine="h5netcdf")
+    return path

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
-from report_folder import make_folder
+from report_folder import make_folder, make_synthesis_folder
 from typer.testing import CliRunner
 
 from hiddenvictims.cli import app
@@ -197,3 +197,145 @@ def test_write_reports_writes_both_languages_and_publication_copies(folder):
     assert [p.name for p in written] == ["report.en.html", "report.nl.html"]
     assert (folder / "publish" / "per_year.csv").is_file()
     assert "mcse_median" not in pd.read_csv(folder / "publish" / "per_year.csv").columns
+
+
+# ------------------------------------------------------------------------------ the synthesis
+def _synthesis_statements(folder, lang):
+    """What the markdown report of the synthesis says, computed by its own functions."""
+    import xarray as xr
+
+    from hiddenvictims.studies.netherlands import synthesis_report as sr
+    from hiddenvictims.studies.netherlands.pipeline import dutch_figures
+
+    with xr.open_dataset(folder / "idata.nc", group="posterior", engine="h5netcdf") as post:
+        post = post.load()
+    conflicts = pd.read_csv(folder / "conflicts.csv")
+    return {
+        "quotable": sr.quotable(post, dutch_figures((2019, 2020, 2021)), lang),
+        "coverage": sr.coverage_text(sr.coverage_numbers(post, conflicts), lang),
+        "assumptions": sr.assumptions(sr.theta_interval(post), lang),
+    }
+
+
+@pytest.fixture(scope="module")
+def synthesis(tmp_path_factory):
+    folder = make_synthesis_folder(tmp_path_factory.mktemp("synthesis") / "results")
+    html = {lang: render_report(folder, lang) for lang in ("en", "nl")}
+    return folder, html
+
+
+def _section(html: str, start: str, end: str) -> str:
+    """From ``start`` to the first ``end`` after it."""
+    i = html.index(start)
+    return html[i : html.index(end, i)]
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_synthesis_shows_the_refits_with_published_estimates_halved_and_doubled(synthesis, lang):
+    folder, html = synthesis
+    text = visible_text(html[lang])
+    m = MESSAGES[lang]
+    variants = pd.read_csv(folder / "variants.csv")
+    year = 2021  # the headline year: the last one
+    for variant, key in (
+        ("published estimates x 0.5", "contrib_scaled_half"),
+        ("published estimates x 2", "contrib_scaled_double"),
+    ):
+        r = variants[
+            (variants["variant"] == variant)
+            & (variants["population"] == "Dutch victims")
+            & (variants["year"] == year)
+        ].iloc[0]
+        cell = m["cell_interval"].format(
+            median=fmt_int(r["median"], lang),
+            lower=fmt_int(r["lower"], lang),
+            upper=fmt_int(r["upper"], lang),
+        )
+        # In the table, with the row's own numbers in this language's format ...
+        assert f"{m[key]} {cell}" in text, (key, cell)
+        # ... and in the chart.
+        assert m[key] in _section(html[lang], 'id="rests-on"', 'id="contributions"')
+    # Leave-one-out rows are named in the report's language too.
+    without = "zonder gepubliceerde schattingen" if lang == "nl" else "without published estimates"
+    assert without in text
+    if lang == "nl":
+        table = visible_text(_section(html[lang], '<table id="contributions">', "</table>"))
+        assert "without" not in table and "register counts (CoMensha" not in table
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_synthesis_quotable_sentence_on_the_first_screen_under_the_headline(synthesis, lang):
+    folder, html = synthesis
+    html = html[lang]
+    sentence = _synthesis_statements(folder, lang)["quotable"]
+    assert sentence  # the bundled register has 2019 and 2020
+    first_screen = html[: html.index('id="rests-on"')]
+    assert html.index('class="headline"') < html.index(sentence) < html.index("<svg")
+    assert sentence in first_screen
+    # Register and estimate over the same years: 2019 to 2020 on both sides.
+    if lang == "en":
+        assert "From 2019 to 2020 registered Dutch victims changed by -36% (244 to 155)" in sentence
+        assert "over the same years" in sentence and "chance that it fell" in sentence
+    else:
+        assert "Van 2019 tot 2020" in sentence and "(244 naar 155)" in sentence
+        assert "in dezelfde jaren" in sentence and "kans dat het daalde" in sentence
+    assert "2021" not in sentence
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_synthesis_minors_coverage_sentence_under_do_the_sources_agree(synthesis, lang):
+    folder, html = synthesis
+    html = html[lang]
+    m = MESSAGES[lang]
+    coverage = _synthesis_statements(folder, lang)["coverage"]
+    section = visible_text(_section(html, m["conflicts_title"], m["assumptions_title"]))
+    assert coverage and coverage in section
+    if lang == "en":
+        assert "'11% registered' (2010-2015) against '2-3%' (2018)" in section
+        assert "predictive p-value of 0.20" in section
+    else:
+        assert "'11% geregistreerd' (2010-2015)" in section and "'2-3%'" in section
+        assert "voorspellende p-waarde van 0,20" in section
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_synthesis_assumptions_are_the_synthesis_own(synthesis, lang):
+    folder, html = synthesis
+    html = html[lang]
+    m = MESSAGES[lang]
+    section = _section(html, f"<h3>{m['assumptions_title']}</h3>", 'id="estimates"')
+    items = re.findall(r"<li>(.*?)</li>", section.split("</ul>")[0], re.S)
+    expected = _synthesis_statements(folder, lang)["assumptions"]
+    unescape = __import__("html").unescape
+    assert [unescape(i) for i in items] == expected
+    assert len(expected) == 5 and any("theta" in a for a in expected)
+    # Nothing of the chat-only model's list.
+    for key in ("assumption_link", "assumption_known", "assumption_minors", "assumption_missing"):
+        assert m[key] not in unescape(html), key
+
+
+def test_synthesis_report_has_equal_content_in_both_languages(synthesis):
+    _, html = synthesis
+    tags = lambda h: [t for t in _parse_tags(h) if t not in ("path", "g", "use")]  # noqa: E731
+    assert tags(html["en"]) == tags(html["nl"])
+    # Each language's thousands separator in the refits' table.
+    table = {
+        lang: _section(h, '<table id="contributions">', "</table>") for lang, h in html.items()
+    }
+    assert re.search(r"<td>\d\.\d{3} ", table["nl"]) and not re.search(r"\d,\d{3}", table["nl"])
+    assert re.search(r"<td>\d,\d{3} ", table["en"]) and not re.search(r"\d\.\d{3}", table["en"])
+
+
+def test_synthesis_refit_rows_keep_small_counts_suppressed(tmp_path):
+    folder = make_synthesis_folder(tmp_path / "results")
+    variants = pd.read_csv(folder / "variants.csv")
+    row = (
+        (variants["variant"] == "published estimates x 0.5")
+        & (variants["population"] == "Dutch victims")
+        & (variants["year"] == 2021)
+    )
+    variants.loc[row, ["median", "lower", "upper"]] = [3.0, 1.0, 2500.0]
+    variants.to_csv(folder / "variants.csv", index=False)
+    text = visible_text(render_report(folder, "en"))
+    half = MESSAGES["en"]["contrib_scaled_half"]
+    assert f"{half} <5 (<5 to 2,500)" in text

@@ -13,7 +13,7 @@ from hiddenvictims.core.errors import InputError
 from hiddenvictims.core.testing import fake_capture_draws
 from hiddenvictims.scenarios.forward import scenario_outcomes
 from hiddenvictims.scenarios.pipeline import prepare
-from hiddenvictims.scenarios.schema import load_scenario, sweep_cells
+from hiddenvictims.scenarios.schema import DUTCH_KINDS, load_scenario, sweep_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -70,7 +70,7 @@ def test_shipped_configs_validate_before_any_fit_and_run_on_fake_draws(name):
     prep = prepare(SCENARIOS / name)
     lay = prep.layout
     assert lay is not None and lay.anonymous == ("chat",)
-    if getattr(prep.cfg, "kind", None) == "netherlands" and prep.cfg.sweep is None:
+    if getattr(prep.cfg, "kind", None) in DUTCH_KINDS and prep.cfg.sweep is None:
         # Dutch scenarios run through the forward model of people: on a fake posterior
         from hiddenvictims.core.testing import fake_dutch_posterior
         from hiddenvictims.scenarios.baseline import Baseline
@@ -106,6 +106,7 @@ def test_every_scenario_in_the_folder_that_extends_a_baseline_is_checked():
         for p in SCENARIOS.glob("*.toml")
         if 'extends = "demo-chat-baseline.toml"' in p.read_text()
         or 'extends = "netherlands-chat-only.toml"' in p.read_text()
+        or 'extends = "netherlands-baseline.toml"' in p.read_text()
     }
     assert extending <= set(OURS)
 
@@ -120,7 +121,7 @@ def test_dutch_scenarios_drop_monitoring_precision_with_the_reason(name):
     from hiddenvictims.scenario_runner import check_people_precision
 
     prep = prepare(SCENARIOS / name)
-    assert prep.spec.family == "anonymous" and not prep.cfg.precision.enabled
+    assert prep.spec.family == "synthesis" and not prep.cfg.precision.enabled
     check_people_precision(prep, None)
     with pytest.raises(InputError, match="referral" if "referral" in name else "replicates"):
         check_people_precision(prep, True)

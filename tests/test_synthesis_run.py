@@ -23,8 +23,10 @@ def run_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("synthesis")
     out = tmp / "out"
     text = BASELINE.read_text()
-    for old, new in (("draws = 5000", "draws = 150"), ("tune = 1000", "tune = 150"),
-                     ("check_draws = 300", "check_draws = 100"),
+    # A full warm-up (short ones leave the mass matrix unadapted, and every draw then builds
+    # trajectories of up to 1,024 steps: slower than the long warm-up), few draws.
+    for old, new in (("draws = 5000", "draws = 200"), ("chains = 8", "chains = 4"),
+                     ("check_draws = 200", "check_draws = 100"), ("check_burn = 150", "check_burn = 100"),
                      ('dir = "results/netherlands-baseline"', f'dir = "{out.as_posix()}"')):
         assert old in text
         text = text.replace(old, new)
@@ -94,3 +96,28 @@ def test_reports_carry_the_headline_in_both_languages(run_dir):
     assert "In 2020 there were an estimated" in en and "In 2020 waren er naar schatting" in nl
     assert "From 2019 to 2020 registered Dutch victims changed by -36%" in en
     assert "Van 2019 tot 2020" in nl
+
+
+def test_a_shipped_scenario_runs_on_the_synthesis_and_reuses_its_folder(run_dir, tmp_path):
+    """The shipped Dutch scenarios extend the default (the synthesis): a scenario on the run above
+    reads its posterior instead of refitting, and interventions change who is found, never N."""
+    out, _ = run_dir
+    shipped = (ROOT / "scenarios" / "chat-findable-and-referral.toml").read_text()
+    assert 'extends = "netherlands-baseline.toml"' in shipped
+    scenario = out.parent / "findable.toml"
+    scenario.write_text(shipped.replace('extends = "netherlands-baseline.toml"', 'extends = "nl.toml"')
+                        .replace('dir = "results/scenarios/chat-findable-and-referral"',
+                                 f'dir = "{(tmp_path / "scen").as_posix()}"')
+                        + f'\n[people]\nbaseline_dir = "{out.as_posix()}"\n')
+    proc = subprocess.run([sys.executable, "-m", "hiddenvictims.cli", "scenario", "run", str(scenario)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "baseline posterior reused" in proc.stdout
+    summary = pd.read_csv(tmp_path / "scen" / "summary.csv", dtype={"year": str})
+    total = summary[(summary["period"] == "sum 2019-2021") & (summary["age"] == "all")]
+    total = total.set_index(["quantity", "variant"])
+    chat = pd.read_csv(data_path("chat_met_fier.csv"))
+    observed = chat[chat["year"].between(2019, 2021) & (chat["quantity"] == "victims")]["value"].sum()
+    assert total.loc[("reached_chat", "baseline"), "median"] == observed  # observed, not estimated
+    assert total.loc[("reached_chat", "scenario"), "lower"] > observed
+    assert total.loc[("newly_registered", "change"), "lower"] > 0  # referral registers people

@@ -34,8 +34,13 @@ COST: dict[str, tuple[float, float]] = {
     "averaging": (8.0, 0.0),
 }
 SECONDS_PER_CELL_DRAW_STRATUM = 1e-6
-#: The evidence synthesis (JAX): not in the benchmarks yet; a rough guess, stated as such.
-SYNTHESIS_COST = (30.0, 5e-3)
+#: The evidence synthesis (JAX, all chains vectorised in one program, so not per core): start
+#: = one XLA compile (about 12 s; a run with a warm compilation cache needs 1 to 2 s), and about
+#: 1.1 ms per chain-iteration at target_accept 0.97 (main fit of ``make run``: 8 x 6,000
+#: iterations in 61 s with a warm cache; a check fit of 8 x 350 in 3 to 6 s; quiet 2-core machine).
+SYNTHESIS_COST = (12.0, 1.1e-3)
+#: Tables, idata, reports in two languages and their charts, after the fits of the synthesis.
+SYNTHESIS_WRITE_SECONDS = 8.0
 
 
 @dataclass
@@ -65,6 +70,23 @@ def fit_seconds(spec, sampler) -> tuple[str, float]:
     if family == "averaging":
         what = "fit averaging (exact posterior over decomposable graphs)"
     return what, start + steps / cores * per_step
+
+
+def synthesis_fit_seconds(sampler) -> tuple[str, float]:
+    """(description, expected seconds) of the synthesis' main fit (rule: :data:`SYNTHESIS_COST`)."""
+    start, per_step = SYNTHESIS_COST
+    return (f"fit the evidence synthesis (JAX compile included): {sampler.chains} chains x "
+            f"({sampler.tune:,} tune + {sampler.draws:,} draws)",
+            start + sampler.chains * (sampler.tune + sampler.draws) * per_step)
+
+
+def baseline_fit_seconds(prep) -> tuple[str, float]:
+    """The fit a scenario's baseline needs (the synthesis' main fit is skipped when its results
+    folder matches, which the plan cannot know without reading the posterior)."""
+    if getattr(prep.spec, "family", "") == "synthesis":
+        what, seconds = synthesis_fit_seconds(prep.cfg.sampler)
+        return f"{what} for the baseline, unless its results folder matches (then read)", seconds
+    return fit_seconds(prep.spec, prep.cfg.sampler)
 
 
 def plan_run(path: Path, out: Path | None, force: bool) -> Plan:
@@ -105,24 +127,26 @@ def plan_run(path: Path, out: Path | None, force: bool) -> Plan:
 
 
 def _plan_synthesis(path: Path, out: Path | None, force: bool) -> Plan:
-    """The Dutch evidence synthesis (``kind = "netherlands-synthesis"``): JAX/BlackJAX, not yet
-    in the benchmarks, so its rule (:data:`SYNTHESIS_COST`) is a rough guess, and says so."""
+    """The Dutch evidence synthesis (``kind = "netherlands-synthesis"``): the main fit, then the
+    check fits (one per evidence group left out, and the factor variants) on a second compiled
+    sampler that reuses the main fit's adaptation."""
     from .core.results import check_writable
     from .studies.netherlands.pipeline import dutch_figures
-    from .studies.netherlands.synthesis_run import load_config
+    from .studies.netherlands.synthesis_fit import prepare
+    from .studies.netherlands.synthesis_run import check_variants, load_config
 
     cfg = load_config(path)
     target = check_writable(out or Path(cfg.output.dir), force)
     dutch_figures(tuple(cfg.years))
+    n_checks = len(check_variants(prepare(cfg.model, tuple(cfg.years)), cfg))
     s = cfg.sampler
     start, per_step = SYNTHESIS_COST
     plan = Plan(f"{path}: {cfg.name}", target)
-    plan.steps.append((f"fit the evidence synthesis (JAX compile included): {s.chains} chains x ({s.tune:,} "
-                       f"tune + {s.draws:,} draws) [rule not yet benchmarked]",
-                       start + s.chains * (s.tune + s.draws) * per_step))
-    plan.steps.append((f"check fits: {s.chains} chains x ({s.tune:,} + {s.check_draws:,}) each, "
-                       "leaving out one evidence group at a time",
-                       start + s.chains * (s.tune + s.check_draws) * per_step * 4))
+    plan.steps.append(synthesis_fit_seconds(s))
+    plan.steps.append((f"{n_checks} check fits: {s.chains} chains x ({s.check_burn:,} burn-in + {s.check_draws:,} "
+                       "draws) each, one evidence group left out or the estimates scaled",
+                       start + n_checks * s.chains * (s.check_burn + s.check_draws) * per_step))
+    plan.steps.append(("tables, idata, reports and charts (en, nl)", SYNTHESIS_WRITE_SECONDS))
     return plan
 
 
@@ -132,7 +156,7 @@ def _scenario_steps(prep, precision: bool | None,
     from .scenarios.precision import unavailable
 
     cfg = prep.cfg
-    steps = [fit_seconds(prep.spec, cfg.sampler)]
+    steps = [baseline_fit_seconds(prep)]
     draws = cfg.sampler.chains * cfg.sampler.draws
     strata = 1
     if prep.layout is not None:
@@ -198,7 +222,7 @@ def plan_compare(paths: list[Path], out: Path | None, force: bool) -> Plan:
         key = prep.fit_key()
         if key not in fitted:  # scenarios on the same fit share it
             fitted.add(key)
-            what, seconds = fit_seconds(prep.spec, prep.cfg.sampler)
+            what, seconds = baseline_fit_seconds(prep)
             plan.steps.append((f"{what} (for {prep.path.name})", seconds))
         plan.steps.append((f"scenario {prep.cfg.name}", 2.0))
     return plan

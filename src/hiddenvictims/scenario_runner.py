@@ -203,7 +203,9 @@ def write_scenario(result: ScenarioResult, prep: Prepared, target: Path, force: 
 
 def is_people(prep: Prepared) -> bool:
     """Scenarios on the Dutch baseline run through the forward model of people."""
-    return getattr(prep.cfg, "kind", None) == "netherlands"
+    from .schema import DUTCH_KINDS
+
+    return getattr(prep.cfg, "kind", None) in DUTCH_KINDS
 
 
 def check_people_precision(prep: Prepared, precision: bool | None) -> None:
@@ -512,7 +514,7 @@ def compare(
     check_writable(target, force)
     kinds = {is_people(p) for p in preps}
     if len(kinds) > 1:
-        raise InputError("compare: mix of Dutch (kind = netherlands) and other baselines")
+        raise InputError("compare: mix of Dutch baselines and other baselines")
     if kinds == {True}:
         from .scenarios.people_run import compare_people
 

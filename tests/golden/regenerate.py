@@ -19,9 +19,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
-#: Reduced sampler settings for every config: (chains, draws, tune). The Dutch configs compile
-#: a Numba model and run the anonymous-list sampler, so they get fewer draws.
-GOLDEN_SAMPLER = {"default": (2, 300, 300), "dutch": (2, 100, 100)}
+#: Reduced sampler settings for every config: (chains, draws, tune). The Dutch chat-only configs
+#: compile a Numba model and run the anonymous-list sampler, so they get fewer draws. The evidence
+#: synthesis keeps its full warm-up (a short one leaves the dense mass matrix unadapted, and every
+#: draw then builds trajectories of up to 1,024 steps: slower, not faster) and its check fits get
+#: fewer draws (CHECK_DRAWS).
+GOLDEN_SAMPLER = {"default": (2, 300, 300), "dutch": (2, 100, 100), "synthesis": (4, 300, 1000)}
+CHECK_DRAWS = {"check_draws": 100, "check_burn": 100}
 SWEEP_POINTS = 3
 #: Configs that are a baseline for others and not runnable on their own.
 NOT_RUNNABLE = {"demo-chat-baseline", "validation-study"}  # a baseline for others; a study config
@@ -45,10 +49,13 @@ def reduced_copy(dest: Path) -> Path:
     shutil.copytree(ROOT / "models", dest / "models")
     shutil.copytree(ROOT / "scenarios", dest / "scenarios")
     for path in (dest / "scenarios").glob("*.toml"):
-        chains, draws, tune = GOLDEN_SAMPLER[
-            "dutch" if path.stem in DUTCH or "netherlands" in path.read_text() else "default"
-        ]
         text = path.read_text()
+        synthesis = 'kind = "netherlands-synthesis"' in text
+        kind = "synthesis" if synthesis else "dutch" if path.stem in DUTCH or "netherlands" in text else "default"
+        chains, draws, tune = GOLDEN_SAMPLER[kind]
+        if synthesis:
+            for key, value in CHECK_DRAWS.items():
+                text = re.sub(rf"(?m)^{key} = \d+", f"{key} = {value}", text)
         text = re.sub(r"(?m)^draws = \d+", f"draws = {draws}", text)
         text = re.sub(r"(?m)^tune = \d+", f"tune = {tune}", text)
         text = re.sub(r"(?m)^chains = \d+", f"chains = {chains}", text)

@@ -40,8 +40,20 @@ CSV_FILES = (
     "contributions",
     "conflicts",
     "sensitivity",
+    "variants",
 )
 HEADLINE_POPULATION = "Dutch victims"
+#: variants.csv: refits with the Rapporteur's published estimates multiplied by a factor.
+SCALED_PREFIX = "published estimates x "
+#: Posterior variables the synthesis' statements read from idata.nc.
+SYNTHESIS_VARIABLES = (
+    "N",
+    "N_registered",
+    "N_anonymous",
+    "N_unseen",
+    "register_coverage_sexual",
+    "theta",
+)
 #: data_used.csv columns: (population, series) of each observed count.
 OBSERVED_COLUMNS = {
     "register_dutch": ("Dutch victims", "registered"),
@@ -66,6 +78,12 @@ class Folder:
 
     def frame(self, name: str) -> pd.DataFrame | None:
         return self.frames.get(name)
+
+    @property
+    def is_synthesis(self) -> bool:
+        """Written by the Dutch evidence synthesis (its statements come from its own report
+        module, so the HTML and markdown reports say the same)."""
+        return "synthesis" in (self.summary.get("family"), self.manifest.get("family"))
 
 
 def _read_json(path: Path) -> dict:
@@ -343,6 +361,7 @@ def _headline_scenario(folder: Folder, threshold: int, lang: str) -> str | None:
         )
 
     change = sub.loc["change"]
+
     def signed(v: float) -> str:
         return ("+" if v > 0.5 else "−" if v < -0.5 else "") + fmt_int(abs(v), lang)
 
@@ -526,53 +545,120 @@ def _sources(
             for r in sources.fillna("").to_dict(orient="records")
         ]
     if contrib is not None and population is not None and year is not None:
-        sub = contrib[(contrib["population"] == population) & (contrib["year"] == year)]
-        per_year = folder.frame("per_year")
-        full = per_year[
-            (per_year["population"] == population)
-            & (per_year["year"] == year)
-            & (per_year["quantity"] == "N")
-        ]
-        rows = [
-            {
-                "category": t("contrib_all", lang),
-                "median": r["median"],
-                "lower": r["lower"],
-                "upper": r["upper"],
-                "series": "all",
-                "label": t("contrib_all", lang),
-            }
-            for _, r in full.iterrows()
-        ]
-        rows += [
-            {
-                "category": t("contrib_without", lang, source=r["source_left_out"]),
-                "median": r["median"],
-                "lower": r["lower"],
-                "upper": r["upper"],
-                "series": "without",
-                "label": t("contrib_without", lang, source="…"),
-            }
-            for _, r in sub.iterrows()
-        ]
+        rows = _contribution_rows(folder, population, year, lang)
         if rows:
-            out["svg"] = Markup(
-                figs.interval_chart(
-                    pd.DataFrame(rows),
-                    "category",
-                    "series",
-                    lang,
-                    t("contrib_axis", lang, population=label("pop", population, lang), year=year),
-                )
+            frame = pd.DataFrame(rows)
+            axis = t("contrib_axis", lang, population=label("pop", population, lang), year=year)
+            out["svg"] = Markup(figs.interval_chart(frame, "category", "series", lang, axis))
+            out["table"] = {
+                "column": axis,
+                "rows": [
+                    {
+                        "category": r["category"],
+                        "cell": t(
+                            "cell_interval",
+                            lang,
+                            **{
+                                end: shown_count(
+                                    r[end],
+                                    SMALL if is_small(r[end], threshold) else None,
+                                    threshold,
+                                    lambda v: fmt_int(v, lang),
+                                )
+                                for end in ("median", "lower", "upper")
+                            },
+                        ),
+                    }
+                    for r in rows
+                ],
+            }
+            out["scaled_intro"] = (
+                t("contrib_scaled_intro", lang)
+                if any(r["series"] == "scaled" for r in rows)
+                else None
             )
     if conflicts is not None and "flagged" in conflicts:
         flagged = conflicts[conflicts["flagged"].astype(str).str.lower().isin(["true", "1", "yes"])]
+        names = (
+            [_group_name(g, lang) for g in dict.fromkeys(flagged["group"])]
+            if "group" in flagged
+            else list(map(str, flagged["source"]))
+        )
         out["conflicts"] = (
-            t("conflicts_flagged", lang, sources=", ".join(map(str, flagged["source"])))
+            t("conflicts_flagged", lang, sources=", ".join(names))
             if len(flagged)
             else t("conflicts_ok", lang)
         )
     return out
+
+
+def _group_name(group: str, lang: str) -> str:
+    """A synthesis evidence group's name in ``lang`` (as the markdown report names it)."""
+    from ..studies.netherlands.synthesis_report import GROUP_NAMES
+
+    return GROUP_NAMES.get(group, {}).get(lang, group)
+
+
+def _scaled_label(variant: str, lang: str) -> str:
+    """'published estimates x 0.5' -> 'if the published estimates were half as large'."""
+    try:
+        factor = float(variant.removeprefix(SCALED_PREFIX))
+    except ValueError:
+        return variant
+    if math.isclose(factor, 0.5):
+        return t("contrib_scaled_half", lang)
+    if math.isclose(factor, 2.0):
+        return t("contrib_scaled_double", lang)
+    return t("contrib_scaled", lang, factor=fmt_num(factor, lang, 1))
+
+
+def _contribution_rows(folder: Folder, population: str, year: int, lang: str) -> list[dict]:
+    """The full estimate, each leave-one-out refit and, for the synthesis, the refits with the
+    published estimates scaled (variants.csv) for one population and year, labelled in ``lang``."""
+    contrib = folder.frame("contributions")
+    sub = contrib[(contrib["population"] == population) & (contrib["year"] == year)]
+    per_year = folder.frame("per_year")
+    full = per_year[
+        (per_year["population"] == population)
+        & (per_year["year"] == year)
+        & (per_year["quantity"] == "N")
+    ]
+
+    def row(category: str, series: str, legend: str, r) -> dict:
+        return {
+            "category": category,
+            "median": r["median"],
+            "lower": r["lower"],
+            "upper": r["upper"],
+            "series": series,
+            "label": legend,
+        }
+
+    rows = [
+        row(t("contrib_all", lang), "all", t("contrib_all", lang), r) for _, r in full.iterrows()
+    ]
+    if "variant" in sub:
+        from ..studies.netherlands.synthesis_report import variant_label
+
+        names = [variant_label(v, lang) for v in sub["variant"]]
+    else:
+        names = [t("contrib_without", lang, source=s) for s in sub["source_left_out"]]
+    rows += [
+        row(name, "without", t("contrib_without", lang, source="…"), r)
+        for name, (_, r) in zip(names, sub.iterrows(), strict=True)
+    ]
+    variants = folder.frame("variants")
+    if variants is not None and "variant" in variants:
+        scaled = variants[
+            variants["variant"].astype(str).str.startswith(SCALED_PREFIX)
+            & (variants["population"] == population)
+            & (variants["year"] == year)
+        ]
+        rows += [
+            row(_scaled_label(r["variant"], lang), "scaled", t("contrib_scaled_series", lang), r)
+            for _, r in scaled.iterrows()
+        ]
+    return rows
 
 
 def _sensitivity(
@@ -597,6 +683,39 @@ def _sensitivity(
             "sensitivity_caption", lang, population=label("pop", population, lang), year=shown_year
         ),
     }
+
+
+def _synthesis_posterior(folder: Folder):
+    """The posterior variables the synthesis' statements need, from idata.nc (None without)."""
+    import xarray as xr
+
+    file = folder.path / "idata.nc"
+    if not file.is_file():
+        return None
+    try:
+        with xr.open_dataset(file, group="posterior", engine="h5netcdf") as ds:
+            return ds[[v for v in SYNTHESIS_VARIABLES if v in ds]].load()
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _synthesis_statements(folder: Folder, lang: str) -> dict[str, Any]:
+    """The synthesis' quotable sentence, coverage sentence and assumptions, from the very
+    functions that write its markdown report (one generator for both reports)."""
+    from ..studies.netherlands import synthesis_report as sr
+    from ..studies.netherlands.pipeline import dutch_figures
+
+    post = _synthesis_posterior(folder)
+    out: dict[str, Any] = {"quotable": None, "coverage": None}
+    per_year = folder.frame("per_year")
+    if post is not None and per_year is not None:
+        years = tuple(sorted(int(y) for y in per_year["year"].unique()))
+        out["quotable"] = sr.quotable(post, dutch_figures(years), lang) or None
+        conflicts = folder.frame("conflicts")
+        conflicts = pd.DataFrame() if conflicts is None else conflicts
+        out["coverage"] = sr.coverage_text(sr.coverage_numbers(post, conflicts), lang) or None
+    out["assumptions"] = sr.assumptions(None if post is None else sr.theta_interval(post), lang)
+    return out
 
 
 def _assumptions(kind: str, lang: str) -> list[str]:
@@ -657,7 +776,9 @@ def _appendix(folder: Folder, lang: str) -> dict:
         stat = "p_value" if "p_value" in conflicts else "z" if "z" in conflicts else None
         out["conflicts"] = [
             {
-                "source": str(r.get("source", "")),
+                "source": _group_name(r["group"], lang)
+                if "group" in r
+                else str(r.get("source", "")),
                 "statistic": str(r.get("statistic", "")),
                 "value": fmt_num(r[stat], lang, 3) if stat else "–",
                 "flagged": t(
@@ -707,6 +828,7 @@ def report_context(folder: Folder, lang: str) -> dict[str, Any]:
             "sources",
             "sensitivity",
             "observed",
+            "quotable",
         )
     )
     ctx.update(
@@ -754,6 +876,12 @@ def report_context(folder: Folder, lang: str) -> dict[str, Any]:
         ctx["chart"] = _generic_chart(folder, threshold, lang)
     ctx["sources"] = _sources(folder, lang, population, year, threshold)
     ctx["assumptions"] = _assumptions(kind, lang)
+    if folder.is_synthesis:
+        statements = _synthesis_statements(folder, lang)
+        ctx["quotable"] = statements["quotable"]
+        ctx["assumptions"] = statements["assumptions"]
+        if ctx["sources"] is not None:
+            ctx["sources"]["coverage"] = statements["coverage"]
     ctx["sensitivity"] = _sensitivity(folder, lang, population, year, threshold)
     ctx["observed"] = _observed_table(obs, threshold, lang)
     ctx["run_details"] = _run_details(folder, lang)

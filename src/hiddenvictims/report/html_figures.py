@@ -125,9 +125,12 @@ def interval_chart(
     observed counts. Used for strata of a plain fit and for baseline against scenario."""
     cats = list(dict.fromkeys(rows[category]))
     groups = list(dict.fromkeys(rows[series]))
-    fig = Figure(figsize=(6.4, 0.6 + 0.55 * len(cats) * max(1, len(groups))))
+    # Series that never share a category (a refit per row) sit on their category's line.
+    one_each = rows.groupby(category)[series].nunique().max() <= 1
+    per_cat = 1 if one_each else max(1, len(groups))
+    fig = Figure(figsize=(6.4, 0.6 + 0.55 * len(cats) * per_cat))
     ax = fig.add_subplot()
-    height = 0.8 / max(1, len(groups))
+    height = 0 if one_each else 0.8 / max(1, len(groups))
     palette = list(COLOURS.values())
     for g_i, group in enumerate(groups):
         sub = rows[rows[series] == group]

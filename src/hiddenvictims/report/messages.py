@@ -98,6 +98,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "contrib_all": "all sources",
         "contrib_without": "without {source}",
+        "contrib_scaled_half": "if the published estimates were half as large",
+        "contrib_scaled_double": "if the published estimates were twice as large",
+        "contrib_scaled": "if the published estimates were {factor} times as large",
+        "contrib_scaled_series": "published estimates half or twice as large",
+        "contrib_scaled_intro": (
+            "The last rows refit the model as if the Rapporteur's published estimates had been "
+            "half or twice as large: they show how far the answer follows those estimates."
+        ),
+        "col_fit": "fit",
+        "quotable_lead": "To quote:",
         "contrib_axis": "estimated {population} in {year}",
         "conflicts_title": "Do the sources agree?",
         "conflicts_ok": "No source disagrees clearly with the others.",
@@ -290,6 +300,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "contrib_all": "alle bronnen",
         "contrib_without": "zonder {source}",
+        "contrib_scaled_half": "als de gepubliceerde schattingen half zo groot waren",
+        "contrib_scaled_double": "als de gepubliceerde schattingen twee keer zo groot waren",
+        "contrib_scaled": "als de gepubliceerde schattingen {factor} keer zo groot waren",
+        "contrib_scaled_series": "gepubliceerde schattingen half of twee keer zo groot",
+        "contrib_scaled_intro": (
+            "De laatste rijen passen het model opnieuw toe alsof de gepubliceerde schattingen van "
+            "de Rapporteur half of twee keer zo groot waren: ze laten zien hoe ver het antwoord "
+            "die schattingen volgt."
+        ),
+        "col_fit": "berekening",
+        "quotable_lead": "Om te citeren:",
         "contrib_axis": "geschatte {population} in {year}",
         "conflicts_title": "Zijn de bronnen het eens?",
         "conflicts_ok": "Geen enkele bron spreekt de andere duidelijk tegen.",

@@ -36,7 +36,6 @@ class Baseline:
     reused: bool
     where: str  # folder read, or "fitted in this run"
     reason: str  # why reused, or why not
-    fit_summary: list | None = None
 
 
 def baseline_dir(prep) -> Path:
@@ -87,9 +86,12 @@ def load_baseline(prep, fit: bool = True) -> Baseline:
         return Baseline(people, True, str(folder), "manifest matches (config, data hash, version)")
     if not fit:
         raise LookupError(reason)
-    from ..families import fit as fit_model
+    if getattr(prep.spec, "family", None) == "synthesis":
+        from ..studies.netherlands.synthesis_baseline import fit_posterior
 
-    estimate = fit_model(prep.table, prep.spec, prep.cfg.sampler)
-    people = from_posterior(estimate.posterior, "fitted in this run")
-    return Baseline(people, False, "fitted in this run", reason,
-                    estimate.summary().to_dict(orient="records"))
+        post = fit_posterior(prep.cfg, prep.spec)
+    else:
+        from ..families import fit as fit_model
+
+        post = fit_model(prep.table, prep.spec, prep.cfg.sampler).posterior
+    return Baseline(from_posterior(post, "fitted in this run"), False, "fitted in this run", reason)

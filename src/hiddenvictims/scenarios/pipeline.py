@@ -26,7 +26,7 @@ from ..core.config import Strict, config_hash, parse
 from ..core.errors import InputError, did_you_mean
 from ..core.runconfig import load_spec, load_table
 from .interventions import Layout, compile_plan
-from .schema import RolesSection, ScenarioConfig, fit_section, load_scenario
+from .schema import DUTCH_KINDS, RolesSection, ScenarioConfig, fit_section, load_scenario
 
 if TYPE_CHECKING:
     from ..core.estimate import Estimate  # ArviZ: seconds to import, not needed to check a config
@@ -120,6 +120,10 @@ def layout_before_fit(data: Any, family: str, roles: RolesSection, source: str) 
     (checked after fitting, from its capture draws)."""
     from ..families import FAMILIES
 
+    if family == "synthesis":  # a study's model, not a family: its inputs know the lists
+        r = resolve_roles(data.lists, data.register, data.anonymous, roles, source)
+        strata = {d: tuple(str(v) for v in values) for d, values in data.strata_coords().items()}
+        return Layout(r.lists, r.register, r.anonymous, strata, r.referral_to)
     record = FAMILIES.get(family)
     if record is None or record.list_roles is None:
         return None
@@ -135,16 +139,24 @@ def _load_run(cfg: Any, base: Path, source: str) -> tuple[Any, Any]:
 
 
 def _load_netherlands(cfg: Any, base: Path, source: str) -> tuple[Any, Any]:
-    """The Dutch baseline: bundled register and chat figures, the anonymous-list model."""
+    """The Dutch chat-only baseline: bundled register and chat figures, the anonymous-list model."""
     from ..studies.netherlands.pipeline import dutch_data
 
     return dutch_data(tuple(cfg.years)), cfg.model
+
+
+def _load_synthesis(cfg: Any, base: Path, source: str) -> tuple[Any, Any]:
+    """The Dutch default: the evidence synthesis over the bundled public figures."""
+    from ..studies.netherlands.synthesis_baseline import SynthesisInputs
+
+    return SynthesisInputs(tuple(cfg.years)), cfg.model
 
 
 #: Baseline kind (the config's ``kind``) -> loader of (data, model spec). Closed.
 BASELINE_LOADERS: dict[str | None, Callable[[Any, Path, str], tuple[Any, Any]]] = {
     None: _load_run,
     "netherlands": _load_netherlands,
+    "netherlands-synthesis": _load_synthesis,
 }
 
 
@@ -231,7 +243,7 @@ def prepare(path: str | Path) -> Prepared:
     table, spec = load(cfg, path.parent, str(path))
     spec = with_priors(spec, cfg.priors, str(path))
     layout = layout_before_fit(table, getattr(spec, "family", ""), cfg.roles, str(path))
-    if layout is not None and getattr(cfg, "kind", None) == "netherlands":
+    if layout is not None and getattr(cfg, "kind", None) in DUTCH_KINDS:
         check_people(layout, cfg, str(path))
     elif layout is not None:
         check_against(layout, cfg, str(path))

@@ -230,18 +230,26 @@ ScenarioConfig = _with_scenario(RunConfig, "ScenarioConfig")
 
 
 def _netherlands_config() -> type[BaseModel]:
-    from ..studies.netherlands.pipeline import (
-        NetherlandsConfig,  # the Dutch study's config: a baseline scenarios can extend
-    )
+    from ..studies.netherlands.pipeline import NetherlandsConfig
 
     return _with_scenario(NetherlandsConfig, "NetherlandsScenarioConfig")
+
+
+def _synthesis_config() -> type[BaseModel]:
+    from ..studies.netherlands.synthesis_run import SynthesisConfig
+
+    return _with_scenario(SynthesisConfig, "SynthesisScenarioConfig")
 
 
 #: Baseline kinds (the ``kind`` key of the baseline config) -> scenario config class. Closed.
 BASELINE_KINDS: dict[str | None, Any] = {
     None: lambda: ScenarioConfig,
     "netherlands": _netherlands_config,
+    "netherlands-synthesis": _synthesis_config,
 }
+
+#: Baseline kinds of the Dutch case: their scenarios run through the forward model of people.
+DUTCH_KINDS = ("netherlands", "netherlands-synthesis")
 
 #: Keys that describe the scenario, not the fit: a fit is shared by configs equal elsewhere.
 NOT_FIT_KEYS = (

@@ -17,6 +17,7 @@ from ...core.config import config_hash
 from ...core.constants import INTERVAL_PROB, interval_quantiles
 from ...core.results import atomic_dir, versions, write_json
 from ...report.netherlands import fmt_count, fmt_share
+from ...report.sentences import Comparison, EstimateChange, Period, RegisterChange
 from .evidence import evidence_path
 from .pipeline import change_summary, data_path, mc_error_summary
 
@@ -75,29 +76,45 @@ def headline(table: pd.DataFrame, year: int, figures: pd.DataFrame, lang: str) -
     return text
 
 
-def quotable(ds: xr.Dataset, figures: pd.DataFrame, lang: str) -> str:
-    """Register change and estimated change over the same two years and the same population."""
+def quotable_comparison(ds: xr.Dataset, figures: pd.DataFrame) -> Comparison | None:
+    """The register's change of Dutch victims between its first and last known year, set against
+    the estimate's change over the same two years (None with fewer than two register counts)."""
     known = figures.dropna(subset=["register_dutch"])
     if len(known) < 2:
-        return ""
+        return None
     first, last = known.iloc[0], known.iloc[-1]
-    y0, y1 = int(first[YEAR]), int(last[YEAR])
-    reg_change = last["register_dutch"] / first["register_dutch"] - 1
-    ch = change_summary(ds, y0, y1)
+    period = Period(int(first[YEAR]), int(last[YEAR]))
+    ch = change_summary(ds, period.start, period.end)
+    return Comparison(
+        RegisterChange("Dutch victims", period, float(first["register_dutch"]), float(last["register_dutch"])),
+        EstimateChange("Dutch victims", period, ch["median"], ch["lower"], ch["upper"], ch["p_fell"]))
+
+
+def quotable_sentence(c: Comparison | None, lang: str) -> str:
+    """The quotable sentence of a :func:`quotable_comparison`, as both reports print it."""
+    if c is None:
+        return ""
+    y0, y1 = c.register.period.start, c.register.period.end
+    reg_start, reg_end, est = c.register.count_start, c.register.count_end, c.estimate
 
     def pct(x):
         return f"{100 * x:+.0f}%".replace("+-", "-")
 
     if lang == "nl":
-        return (f"Van {y0} tot {y1} daalde het aantal geregistreerde Nederlandse slachtoffers met {pct(reg_change)}"
-                f" ({fmt_count(first['register_dutch'], 'nl')} naar {fmt_count(last['register_dutch'], 'nl')}); "
-                f"het geschatte aantal Nederlandse slachtoffers veranderde in dezelfde jaren met {pct(ch['median'])} "
-                f"({PCT}%-interval {pct(ch['lower'])} tot {pct(ch['upper'])}); kans dat het daalde: "
-                f"{100 * ch['p_fell']:.0f}%.").replace(".0%", "%")
-    return (f"From {y0} to {y1} registered Dutch victims changed by {pct(reg_change)} "
-            f"({fmt_count(first['register_dutch'])} to {fmt_count(last['register_dutch'])}); over the same years "
-            f"the estimated number of Dutch victims changed by {pct(ch['median'])} ({PCT}% interval "
-            f"{pct(ch['lower'])} to {pct(ch['upper'])}); chance that it fell: {100 * ch['p_fell']:.0f}%.")
+        return (f"Van {y0} tot {y1} daalde het aantal geregistreerde Nederlandse slachtoffers met "
+                f"{pct(c.register.change)} ({fmt_count(reg_start, 'nl')} naar {fmt_count(reg_end, 'nl')}); "
+                f"het geschatte aantal Nederlandse slachtoffers veranderde in dezelfde jaren met {pct(est.median)} "
+                f"({PCT}%-interval {pct(est.lower)} tot {pct(est.upper)}); kans dat het daalde: "
+                f"{100 * est.p_fell:.0f}%.").replace(".0%", "%")
+    return (f"From {y0} to {y1} registered Dutch victims changed by {pct(c.register.change)} "
+            f"({fmt_count(reg_start)} to {fmt_count(reg_end)}); over the same years "
+            f"the estimated number of Dutch victims changed by {pct(est.median)} ({PCT}% interval "
+            f"{pct(est.lower)} to {pct(est.upper)}); chance that it fell: {100 * est.p_fell:.0f}%.")
+
+
+def quotable(ds: xr.Dataset, figures: pd.DataFrame, lang: str) -> str:
+    """Register change and estimated change over the same two years and the same population."""
+    return quotable_sentence(quotable_comparison(ds, figures), lang)
 
 
 def year_markdown(table: pd.DataFrame, lang: str) -> str:
@@ -129,8 +146,8 @@ def contributions_markdown(contrib: pd.DataFrame, year: int, lang: str) -> str:
     return "\n".join(lines)
 
 
-def _num(x: float, lang: str) -> str:
-    text = f"{x:.1f}"
+def _num(x: float, lang: str, digits: int = 1) -> str:
+    text = f"{x:.{digits}f}"
     return text.replace(".", ",") if lang == "nl" else text
 
 
@@ -200,34 +217,7 @@ def report_text(cfg, table, contrib, conflicts, diag, ds, figures, fit_info, lan
         names = ", ".join(GROUP_NAMES.get(g, {}).get(lang, g) for g in flagged)
         out += [("Sources in conflict with the rest: " if en else "Bronnen die botsen met de rest: ") + names + ".", ""]
     out += ["## " + ("Assumptions" if en else "Aannames"), ""]
-    theta = ds["theta"].values.ravel()
-    lo, hi = interval_quantiles()
-    tq = np.quantile(theta, [0.5, lo, hi])
-    if en:
-        out += [
-            "- The chat reaches victims of sexual exploitation (over 90% of its victims); victims of other forms are "
-            "counted by the register only.",
-            "- Numbers of victims and the register's coverage change smoothly from year to year (random walks); "
-            "evidence from one year informs its neighbours with growing uncertainty.",
-            f"- Dependence between chat and register (log odds ratio theta): prior from the linked 2010-2015 table, "
-            f"posterior median {tq[0]:.2f} ({PCT}% interval {tq[1]:.2f} to {tq[2]:.2f}).",
-            "- 'Known to police or care' is not 'registered': a registered chat user says so with chance s, "
-            "an unregistered one with chance f.",
-            "- The Rapporteur's estimates are taken as measurements with error and a shared bias, never as truth.",
-        ]
-    else:
-        out += [
-            "- De chat bereikt slachtoffers van seksuele uitbuiting (ruim 90% van de slachtoffers in de chat); "
-            "slachtoffers van andere vormen worden alleen door de registratie geteld.",
-            "- Aantallen slachtoffers en de dekking van de registratie veranderen geleidelijk van jaar tot jaar; "
-            "gegevens over één jaar zeggen iets over de jaren ernaast, met groeiende onzekerheid.",
-            f"- Samenhang tussen chat en registratie (log-odds-ratio theta): prior uit de gekoppelde tabel "
-            f"2010-2015, posterior mediaan {_num(tq[0], 'nl')} ({PCT}%-interval {_num(tq[1], 'nl')} tot "
-            f"{_num(tq[2], 'nl')}).",
-            "- 'Bekend bij politie of hulpverlening' is niet hetzelfde als 'geregistreerd'.",
-            "- De schattingen van de Rapporteur tellen als metingen met een foutmarge en een gedeelde "
-            "vertekening, nooit als de waarheid.",
-        ]
+    out += [f"- {a}" for a in assumptions(theta_interval(ds), lang)]
     out += ["", coverage_sentence(ds, conflicts, lang)]
     out += ["", "## " + ("Precision of the computation" if en else "Nauwkeurigheid van de berekening"), ""]
     mc_text = (f"Monte Carlo error (1 s.e., largest over years and groups): medians {100 * mc['median']:.1f}%, "
@@ -239,10 +229,54 @@ def report_text(cfg, table, contrib, conflicts, diag, ds, figures, fit_info, lan
     return "\n".join(out) + "\n"
 
 
-def coverage_sentence(ds: xr.Dataset, conflicts: pd.DataFrame, lang: str) -> str:
-    """How the model reads '11% of minors registered (2010-2015)' against '2-3% (2018)'."""
+def theta_interval(ds: xr.Dataset) -> np.ndarray | None:
+    """Posterior median and interval of theta, the chat-register dependence (None without it)."""
+    if "theta" not in ds:
+        return None
+    lo, hi = interval_quantiles()
+    return np.quantile(ds["theta"].values.ravel(), [0.5, lo, hi])
+
+
+def assumptions(tq: np.ndarray | None, lang: str) -> list[str]:
+    """What the synthesis assumes, one sentence each (the markdown report's bullets and the HTML
+    report's list); ``tq`` from :func:`theta_interval` (its sentence is left out when None)."""
+    if lang == "en":
+        theta = (None if tq is None else
+                 f"Dependence between chat and register (log odds ratio theta): prior from the linked 2010-2015 "
+                 f"table, posterior median {tq[0]:.2f} ({PCT}% interval {tq[1]:.2f} to {tq[2]:.2f}).")
+        items = [
+            "The chat reaches victims of sexual exploitation (over 90% of its victims); victims of other forms are "
+            "counted by the register only.",
+            "Numbers of victims and the register's coverage change smoothly from year to year (random walks); "
+            "evidence from one year informs its neighbours with growing uncertainty.",
+            theta,
+            "'Known to police or care' is not 'registered': a registered chat user says so with chance s, "
+            "an unregistered one with chance f.",
+            "The Rapporteur's estimates are taken as measurements with error and a shared bias, never as truth.",
+        ]
+    else:
+        theta = (None if tq is None else
+                 f"Samenhang tussen chat en registratie (log-odds-ratio theta): prior uit de gekoppelde tabel "
+                 f"2010-2015, posterior mediaan {_num(tq[0], 'nl', 2)} ({PCT}%-interval {_num(tq[1], 'nl', 2)} tot "
+                 f"{_num(tq[2], 'nl', 2)}).")
+        items = [
+            "De chat bereikt slachtoffers van seksuele uitbuiting (ruim 90% van de slachtoffers in de chat); "
+            "slachtoffers van andere vormen worden alleen door de registratie geteld.",
+            "Aantallen slachtoffers en de dekking van de registratie veranderen geleidelijk van jaar tot jaar; "
+            "gegevens over één jaar zeggen iets over de jaren ernaast, met groeiende onzekerheid.",
+            theta,
+            "'Bekend bij politie of hulpverlening' is niet hetzelfde als 'geregistreerd'.",
+            "De schattingen van de Rapporteur tellen als metingen met een foutmarge en een gedeelde "
+            "vertekening, nooit als de waarheid.",
+        ]
+    return [item for item in items if item is not None]
+
+
+def coverage_numbers(ds: xr.Dataset, conflicts: pd.DataFrame) -> tuple[list, float] | None:
+    """Registered share of minors in sexual exploitation, 2010-2015 and 2018 (median, interval
+    each), and the left-out predictive p-value of the Rapporteur's 11% figure."""
     if "register_coverage_sexual" not in ds:
-        return ""
+        return None
     cov = ds["register_coverage_sexual"].sel(age="minor")
     years = [int(y) for y in cov["model_year"].values]
     lo, hi = interval_quantiles()
@@ -257,20 +291,34 @@ def coverage_sentence(ds: xr.Dataset, conflicts: pd.DataFrame, lang: str) -> str
     if 2018 in years:
         parts.append(("2018", q(cov.sel(model_year=2018))))
     if len(parts) < 2:
-        return ""
+        return None
     p_value = np.nan
     if len(conflicts) and "row" in conflicts and (conflicts["row"] == "reg_girls_2010_2015").any():
         p_value = float(conflicts.loc[conflicts["row"] == "reg_girls_2010_2015", "p_value"].iloc[0])
-    text = {"en": ("- Share of minors in sexual exploitation on the register (not via the chat): "
+    return parts, p_value
+
+
+def coverage_text(numbers: tuple[list, float] | None, lang: str) -> str:
+    """How the model reads '11% of minors registered (2010-2015)' against '2-3% (2018)'."""
+    if numbers is None:
+        return ""
+    parts, p_value = numbers
+    text = {"en": ("Share of minors in sexual exploitation on the register (not via the chat): "
                    + ", ".join(f"{period} {interval_text(*v, 'en', fmt_share)}" for period, v in parts)
                    + ". The model reads the Rapporteur's '11% registered' (2010-2015) against '2-3%' (2018) as a "
                    f"fall in coverage; left out, the 11% figure has a predictive p-value of {p_value:.2f}."),
-            "nl": ("- Aandeel minderjarigen in seksuele uitbuiting dat geregistreerd is (niet via de chat): "
+            "nl": ("Aandeel minderjarigen in seksuele uitbuiting dat geregistreerd is (niet via de chat): "
                    + ", ".join(f"{period} {interval_text(*v, 'nl', fmt_share)}" for period, v in parts)
                    + ". Het model leest de '11% geregistreerd' (2010-2015) van de Rapporteur tegenover '2-3%' "
                    f"(2018) als een daling van de dekking; weggelaten heeft het cijfer van 11% een voorspellende "
-                   f"p-waarde van {_num(p_value, 'nl')}.")}
+                   f"p-waarde van {_num(p_value, 'nl', 2)}.")}
     return text[lang]
+
+
+def coverage_sentence(ds: xr.Dataset, conflicts: pd.DataFrame, lang: str) -> str:
+    """The coverage sentence as a markdown bullet ('' when the posterior lacks coverage)."""
+    text = coverage_text(coverage_numbers(ds, conflicts), lang)
+    return f"- {text}" if text else ""
 
 
 def fit_warnings(diag: pd.DataFrame, fit_info: dict) -> list[str]:

@@ -19,14 +19,13 @@ from pydantic import Field
 from ...core import config
 from ...core.config import Strict
 from .synthesis import ModelData, SynthesisSpec
+from .synthesis_baseline import main_fit
 from .synthesis_fit import (
     Prepared,
     compile_fit,
     conflict_rows,
     expected_n,
     interval_rows,
-    posterior_dataset,
-    prepare,
     variant_data,
 )
 
@@ -160,7 +159,6 @@ def run_synthesis(config_path: str | Path, out: str | Path | None = None, force:
     check_writable(target, force)
     years = tuple(cfg.years)
     figures = dutch_figures(years)
-    prep = prepare(cfg.model, years)
     clock = time.perf_counter()
 
     def say(message: str) -> None:
@@ -168,12 +166,10 @@ def run_synthesis(config_path: str | Path, out: str | Path | None = None, force:
             console.print(f"[{time.perf_counter() - clock:5.0f} s] {message}")
 
     s = cfg.sampler
-    say(f"compiling the evidence synthesis ({prep.layout.dim} parameters, {len(prep.layout.evidence.ids)} "
-        f"evidence rows in {len(prep.groups)} groups)")
-    run_main = compile_fit(prep, s.chains, s.tune, s.draws, s.target_accept)
-    result = run_main(prep.data, s.seed)
-    say(f"main fit: {s.chains} chains x {s.draws} draws")
-    ds = posterior_dataset(prep, result.position, prep.data, figures, years, s.seed)
+    say(f"compiling and running the main fit: {s.chains} chains x {s.draws} draws")
+    prep, run_main, result, ds = main_fit(cfg)
+    say(f"main fit done ({prep.layout.dim} parameters, {len(prep.layout.evidence.ids)} evidence rows in "
+        f"{len(prep.groups)} groups); compiling the check fits")
     run_check = run_main if s.check_draws == s.draws else compile_fit(prep, s.chains, s.check_burn,
                                                                         s.check_draws, s.target_accept)
     contributions, conflicts = contribution_and_conflicts(prep, run_check, cfg, years, result.adapted(),
