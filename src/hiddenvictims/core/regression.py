@@ -61,9 +61,27 @@ def folder_quantities(path: str | Path) -> pd.DataFrame:
             label = f"{r['population']} {r['year']} {r['quantity']}"
             for end in ENDS:
                 rows.append((f"{label} {end}", float(r[end]), _num(r.get(f"mcse_{end}"))))
+    rows += _sweep_totals(path / "sweep.csv")
     if not rows:
         raise InputError(f"{summary_file}: no reported quantities (key 'rows' is empty)")
     return pd.DataFrame(rows, columns=["key", "value", "mcse"]).drop_duplicates("key")
+
+
+def _sweep_totals(path: Path) -> list[tuple[str, float, float]]:
+    """A sweep's per-cell totals (stratum ``total``): keyed by the cell's axis values. The table
+    carries no Monte Carlo errors, so only the relative floor applies to them."""
+    if not path.is_file():
+        return []
+    frame = pd.read_csv(path)
+    if "stratum" not in frame or "quantity" not in frame:
+        return []
+    axes = list(frame.columns[: list(frame.columns).index("quantity")])
+    out = []
+    for r in frame[frame["stratum"] == "total"].to_dict(orient="records"):
+        cell = " ".join(f"{a}={r[a]:g}" for a in axes)
+        for end in ENDS:
+            out.append((f"sweep {cell} {r['quantity']} {r.get('variant', '')} {end}", float(r[end]), math.nan))
+    return out
 
 
 def _num(value) -> float:
