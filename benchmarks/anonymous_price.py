@@ -43,25 +43,40 @@ def main() -> pd.DataFrame:
         data, total, known = from_table(table, name)
         anon = q(an.fit(data, SPEC, SAMPLER))
         ref = q(fit_reference(table, name, SPEC, SAMPLER))
-        rows.append({"list": name, "total": total, "on_other_lists": known,
-                     "anon_median": anon[0], "anon_lower": anon[1], "anon_upper": anon[2],
-                     "single_theta_full_median": ref[0], "single_theta_full_lower": ref[1],
-                     "single_theta_full_upper": ref[2],
-                     "two_way_median": full2[0], "two_way_lower": full2[1], "two_way_upper": full2[2],
-                     "seconds": time.time() - t0})
+        rows.append(
+            {
+                "list": name,
+                "total": total,
+                "on_other_lists": known,
+                "anon_median": anon[0],
+                "anon_lower": anon[1],
+                "anon_upper": anon[2],
+                "single_theta_full_median": ref[0],
+                "single_theta_full_lower": ref[1],
+                "single_theta_full_upper": ref[2],
+                "two_way_median": full2[0],
+                "two_way_lower": full2[1],
+                "two_way_upper": full2[2],
+                "seconds": time.time() - t0,
+            }
+        )
     frame = pd.DataFrame(rows)
     out = RESULTS
     out.mkdir(exist_ok=True)
     frame.to_csv(out / "anonymous_price.csv", index=False)
-    print("| anonymised list | its total | of whom on other lists | anonymous model N (95%) | "
-          "same assumptions, full linkage | two-way log-linear, full linkage | ratio anon / two-way |")
+    print(
+        "| anonymised list | its total | of whom on other lists | anonymous model N (95%) | "
+        "same assumptions, full linkage | two-way log-linear, full linkage | ratio anon / two-way |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['list']} | {r['total']:,} | {r['on_other_lists']:,} | {r['anon_median']:,.0f} "
-              f"({r['anon_lower']:,.0f}–{r['anon_upper']:,.0f}) | {r['single_theta_full_median']:,.0f} "
-              f"({r['single_theta_full_lower']:,.0f}–{r['single_theta_full_upper']:,.0f}) | "
-              f"{r['two_way_median']:,.0f} ({r['two_way_lower']:,.0f}–{r['two_way_upper']:,.0f}) | "
-              f"{r['anon_median'] / r['two_way_median']:.2f} |")
+        print(
+            f"| {r['list']} | {r['total']:,} | {r['on_other_lists']:,} | {r['anon_median']:,.0f} "
+            f"({r['anon_lower']:,.0f}–{r['anon_upper']:,.0f}) | {r['single_theta_full_median']:,.0f} "
+            f"({r['single_theta_full_lower']:,.0f}–{r['single_theta_full_upper']:,.0f}) | "
+            f"{r['two_way_median']:,.0f} ({r['two_way_lower']:,.0f}–{r['two_way_upper']:,.0f}) | "
+            f"{r['anon_median'] / r['two_way_median']:.2f} |"
+        )
     return frame
 
 

@@ -75,17 +75,16 @@ def main() -> None:
         results["enumeration_s"][k] = round(wall, 5)
         print(f"enumerate K={k}: {gs.n_graphs:6,d} graphs in {wall * 1000:7.1f} ms")
 
-    print(f"{'table':30s} {'K':>2s} {'graphs':>7s} {'grid':>7s} {'cells':>13s} {'evaluated':>9s} "
-          f"{'cold s':>7s} {'warm s':>7s} {'median':>7s} {'ns/cell':>7s} {'dga s':>6s}")
+    print(
+        f"{'table':30s} {'K':>2s} {'graphs':>7s} {'grid':>7s} {'cells':>13s} {'evaluated':>9s} "
+        f"{'cold s':>7s} {'warm s':>7s} {'median':>7s} {'ns/cell':>7s} {'dga s':>6s}"
+    )
     for name in TABLES:
         t = read_table(benchmark_path(name))
         counts = t.flat_counts()[0]
         clear_caches()
         cold, res = timed(lambda t=t, counts=counts: average_counts(t.lists, counts, spec))
-        warm = [
-            timed(lambda t=t, counts=counts: average_counts(t.lists, counts, spec))[0]
-            for _ in range(REPEATS)
-        ]
+        warm = [timed(lambda t=t, counts=counts: average_counts(t.lists, counts, spec))[0] for _ in range(REPEATS)]
         cells = res.n_graphs * res.N.size
         row = {
             "table": name,
@@ -105,9 +104,11 @@ def main() -> None:
         }
         results["tables"].append(row)
         dga_s = row["dga_seconds"] if row["dga_seconds"] else "-"
-        print(f"{name:30s} {t.n_lists:2d} {res.n_graphs:7,d} {res.N.size:7,d} {cells:13,d} "
-              f"{row['fraction_evaluated']:9.3f} {cold:7.3f} {min(warm):7.3f} "
-              f"{statistics.median(warm):7.3f} {row['ns_per_graph_grid_cell']:7.3f} {dga_s:>6}")
+        print(
+            f"{name:30s} {t.n_lists:2d} {res.n_graphs:7,d} {res.N.size:7,d} {cells:13,d} "
+            f"{row['fraction_evaluated']:9.3f} {cold:7.3f} {min(warm):7.3f} "
+            f"{statistics.median(warm):7.3f} {row['ns_per_graph_grid_cell']:7.3f} {dga_s:>6}"
+        )
 
     # MC3 on 6 lists (4 chains x 20,000 steps) against the exhaustive answer
     t = read_table(benchmark_path("uk_2013_6lists"))
@@ -120,8 +121,10 @@ def main() -> None:
         "median_N": res.summary()["median"],
         "top_probability": float(res.probs.max()),
     }
-    print(f"MC3 uk_2013_6lists, 4 x 20,000 steps: {wall:.2f} s, {res.n_graphs} graphs scored, "
-          f"median N {res.summary()['median']:.0f}")
+    print(
+        f"MC3 uk_2013_6lists, 4 x 20,000 steps: {wall:.2f} s, {res.n_graphs} graphs scored, "
+        f"median N {res.summary()['median']:.0f}"
+    )
 
     # A whole fit (exact pmf, 4,000 iid draws, InferenceData, notes), warm
     t = read_table(benchmark_path("uk_2013_5lists"))

@@ -40,8 +40,13 @@ def timed_fit(table, spec, settings) -> dict:
     rows = est.summary()
     rows = rows[rows["quantity"] == "N"]
     med = float(rows["median"].iloc[-1])  # the total when stratified
-    return {"wall_s": round(wall, 3), "ess_N": round(ess), "ess_N_per_s": round(ess / wall, 1),
-            "rhat_N": round(float(diag["rhat"].max()), 4), "median_N": med}
+    return {
+        "wall_s": round(wall, 3),
+        "ess_N": round(ess),
+        "ess_N_per_s": round(ess / wall, 1),
+        "rhat_N": round(float(diag["rhat"].max()), 4),
+        "median_N": med,
+    }
 
 
 def main() -> None:
@@ -54,8 +59,10 @@ def main() -> None:
         best = min(warm, key=lambda r: r["wall_s"])
         median_wall = float(np.median([w["wall_s"] for w in warm]))
         results[backend] = {"cold": cold, "warm": warm, "warm_median_wall_s": median_wall}
-        print(f"{backend:7s} cold {cold['wall_s']:6.2f} s   warm {best['wall_s']:5.2f} s   "
-              f"ESS(N) {best['ess_N']}   ESS(N)/s {best['ess_N_per_s']:8.0f}   R-hat {best['rhat_N']}")
+        print(
+            f"{backend:7s} cold {cold['wall_s']:6.2f} s   warm {best['wall_s']:5.2f} s   "
+            f"ESS(N) {best['ess_N']}   ESS(N)/s {best['ess_N_per_s']:8.0f}   R-hat {best['rhat_N']}"
+        )
 
     # Growth with the number of lists (warm, nutpie, all two-way, UK tables).
     growth = []

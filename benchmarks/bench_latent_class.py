@@ -45,8 +45,11 @@ NUTS = (
     SPEC.model_copy(update={"sampler": "nuts", "target_accept": 0.99}),
     SamplerSettings(chains=4, cores=2, draws=1500, tune=1000, seed=1, backend="nutpie"),
 )
-LCMCR = {"seconds": [18.7, 18.2], "median": {"seed 1": 21164, "seed 2": 23006},
-         "interval": {"seed 1": [14701, 31191], "seed 2": [16999, 34488]}}
+LCMCR = {
+    "seconds": [18.7, 18.2],
+    "median": {"seed 1": 21164, "seed 2": 23006},
+    "interval": {"seed 1": [14701, 31191], "seed 2": [16999, 34488]},
+}
 
 
 def timed_fit(table, settings: SamplerSettings, spec: LatentClassSpec = SPEC) -> dict:
@@ -72,8 +75,7 @@ def timed_fit(table, settings: SamplerSettings, spec: LatentClassSpec = SPEC) ->
         "mean_steps_per_draw": round(float(stats["n_steps"].mean()), 1),
         "swap_rate": [round(x, 2) for x in stats.attrs.get("swap_rate", [])],
         "meets_target": bool(
-            ess >= 1000 and diag["rhat"].max() <= 1.01 and wall < 20
-            and int(stats["diverging"].sum()) == 0
+            ess >= 1000 and diag["rhat"].max() <= 1.01 and wall < 20 and int(stats["diverging"].sum()) == 0
         ),
         "_draws": n_draws,
     }
@@ -86,8 +88,16 @@ def public(row: dict) -> dict:
 def kernel_us(table, repeats: int = 300, batch: int = 40) -> float:
     """Microseconds per log density + gradient of one parameter vector (one core)."""
     (data,) = model_data(table, SPEC)
-    dens = LatentClassDensity(table.n_lists, SPEC.n_classes, data["counts"], data["active"],
-                              SPEC.alpha_shape, SPEC.alpha_rate, SPEC.capture_a, SPEC.capture_b)
+    dens = LatentClassDensity(
+        table.n_lists,
+        SPEC.n_classes,
+        data["counts"],
+        data["active"],
+        SPEC.alpha_shape,
+        SPEC.alpha_rate,
+        SPEC.capture_a,
+        SPEC.capture_b,
+    )
     x = dens.initial_points(np.random.default_rng(0), batch)
     beta = np.ones(batch)
     dens(x, beta)
@@ -141,10 +151,19 @@ def main(seeds: list[int]) -> None:
         table = read_table(benchmark_path(name))
         r = public(timed_fit(table, SETTINGS.model_copy(update={"seed": seeds[0]})))
         us = round(kernel_us(table), 2)
-        growth.append({"table": name, "lists": table.n_lists, "patterns": 2**table.n_lists - 1,
-                       "us_per_density_gradient": us, **r})
-        print(f"lists {table.n_lists}: {r['wall_s']:.1f} s, {us} us per density+gradient, "
-              f"ESS(N)/s {r['ess_N_per_s']}, R-hat {r['rhat_N']}, median {r['median_N']:,.0f}")
+        growth.append(
+            {
+                "table": name,
+                "lists": table.n_lists,
+                "patterns": 2**table.n_lists - 1,
+                "us_per_density_gradient": us,
+                **r,
+            }
+        )
+        print(
+            f"lists {table.n_lists}: {r['wall_s']:.1f} s, {us} us per density+gradient, "
+            f"ESS(N)/s {r['ess_N_per_s']}, R-hat {r['rhat_N']}, median {r['median_N']:,.0f}"
+        )
     results["by_lists"] = growth
     results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
 

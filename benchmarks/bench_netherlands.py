@@ -69,9 +69,13 @@ def timed_fit(settings) -> dict:
     stats = est.idata.sample_stats
     sampling = float(stats.attrs.get("sampling_time", np.nan))
     return {
-        "compile_mode": settings.compile_mode, "draws": settings.draws, "seed": settings.seed,
-        "wall_s": round(wall, 1), "sampling_s": round(sampling, 1),
-        "ess_N_bulk": round(ess_bulk), "ess_N_tail": round(ess_tail),
+        "compile_mode": settings.compile_mode,
+        "draws": settings.draws,
+        "seed": settings.seed,
+        "wall_s": round(wall, 1),
+        "sampling_s": round(sampling, 1),
+        "ess_N_bulk": round(ess_bulk),
+        "ess_N_tail": round(ess_tail),
         "ess_N_per_s": round(min(ess_bulk, ess_tail) / wall, 2),
         "rhat_N": round(float(diag["rhat"].max()), 4),
         "divergences": int(stats["diverging"].sum()),
@@ -96,10 +100,13 @@ def main(extra_seeds: list[int]) -> None:
     for settings in (OLD, SHIPPED, *[SHIPPED.model_copy(update={"seed": s}) for s in extra_seeds]):
         r = timed_fit(settings)
         fits.append(r)
-        print(f"{r['compile_mode']:5s} {r['draws']} draws seed {r['seed']}: wall {r['wall_s']} s "
-              f"(sampling {r['sampling_s']} s), ESS(N) bulk {r['ess_N_bulk']} tail {r['ess_N_tail']}, "
-              f"{r['ess_N_per_s']} ESS/s, R-hat {r['rhat_N']:.3f}, {r['divergences']} divergent, "
-              f"{r['steps_per_draw']} steps/draw, target met: {r['meets_target']}", flush=True)
+        print(
+            f"{r['compile_mode']:5s} {r['draws']} draws seed {r['seed']}: wall {r['wall_s']} s "
+            f"(sampling {r['sampling_s']} s), ESS(N) bulk {r['ess_N_bulk']} tail {r['ess_N_tail']}, "
+            f"{r['ess_N_per_s']} ESS/s, R-hat {r['rhat_N']:.3f}, {r['divergences']} divergent, "
+            f"{r['steps_per_draw']} steps/draw, target met: {r['meets_target']}",
+            flush=True,
+        )
     ratio = fits[1]["ess_N_per_s"] / fits[0]["ess_N_per_s"] if fits[0]["ess_N_per_s"] else float("nan")
     print(f"shipped / old ESS(N) per second: {ratio:.1f}x")
     results = {

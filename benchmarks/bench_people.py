@@ -39,10 +39,8 @@ def grid_params(people: pp.PeopleDraws, n_cells: int) -> tuple[np.ndarray, ...]:
     """A chat x referral grid in C order (referral fastest), like a sweep."""
     m = int(np.prod(people.shape))
     n_ref = 20
-    chat, ref = np.meshgrid(np.linspace(1, 3, n_cells // n_ref), np.linspace(0, 0.6, n_ref),
-                            indexing="ij")
-    return (np.repeat(chat.reshape(-1, 1), m, 1), np.ones((n_cells, m)),
-            np.repeat(ref.reshape(-1, 1), m, 1))
+    chat, ref = np.meshgrid(np.linspace(1, 3, n_cells // n_ref), np.linspace(0, 0.6, n_ref), indexing="ij")
+    return (np.repeat(chat.reshape(-1, 1), m, 1), np.ones((n_cells, m)), np.repeat(ref.reshape(-1, 1), m, 1))
 
 
 def layouts() -> dict[str, pp.PeopleDraws]:
@@ -50,8 +48,7 @@ def layouts() -> dict[str, pp.PeopleDraws]:
     one = pp.PeopleDraws(full.cells[:, :, :1, :1], {"year": ("2019",), "age": ("minor",)})
     s = np.full(full.n_draws, 0.15)
     grouped = pp.split_groups(full, "parents", s, s * 1.3)
-    return {"1 stratum": one, "year x age (6 strata)": full,
-            "year x age x group (12 strata)": grouped}
+    return {"1 stratum": one, "year x age (6 strata)": full, "year x age x group (12 strata)": grouped}
 
 
 def cells_per_second(people: pp.PeopleDraws, n_cells: int = 2000, repeats: int = 3) -> dict:
@@ -64,9 +61,13 @@ def cells_per_second(people: pp.PeopleDraws, n_cells: int = 2000, repeats: int =
         pe.sweep_stats_compiled(people, *params, 0.0, prepared=prepared)
         wall = min(wall, time.perf_counter() - t0)
         cpu = min(cpu, time.process_time() - c0)
-    return {"cells": n_cells, "draws": people.n_draws,
-            "report_rows": len(pe.row_labels(people.strata)),
-            "cells_per_s_wall": round(n_cells / wall), "cells_per_s_cpu": round(n_cells / cpu)}
+    return {
+        "cells": n_cells,
+        "draws": people.n_draws,
+        "report_rows": len(pe.row_labels(people.strata)),
+        "cells_per_s_wall": round(n_cells / wall),
+        "cells_per_s_cpu": round(n_cells / cpu),
+    }
 
 
 def old_engine_cells_per_second(cells: int = 100, repeats: int = 3) -> dict:
@@ -75,8 +76,7 @@ def old_engine_cells_per_second(cells: int = 100, repeats: int = 3) -> dict:
     from hiddenvictims.scenarios.forward import Engine
     from hiddenvictims.scenarios.sweep import Grid, compute_chunk
 
-    steps = [{"kind": "chat_reach", "multiplier": 1.0},
-             {"kind": "referral", "probability": 0.0, "to": "P"}]
+    steps = [{"kind": "chat_reach", "multiplier": 1.0}, {"kind": "referral", "probability": 0.0, "to": "P"}]
     paths = ("interventions.0.multiplier", "interventions.1.probability")
     grid = Grid(("c", "r"), paths, (np.linspace(1, 3, 20), np.linspace(0, 0.6, 20)))
     engine = Engine.from_draws(dutch_like_capture_draws(1000, seed=1))
@@ -89,15 +89,18 @@ def old_engine_cells_per_second(cells: int = 100, repeats: int = 3) -> dict:
         compute_chunk(engine, baseline, steps, paths, values)
         wall = min(wall, time.perf_counter() - t0)
         cpu = min(cpu, time.process_time() - c0)
-    return {"cells": cells, "draws": 1000, "cells_per_s_wall": round(cells / wall),
-            "cells_per_s_cpu": round(cells / cpu)}
+    return {
+        "cells": cells,
+        "draws": 1000,
+        "cells_per_s_wall": round(cells / wall),
+        "cells_per_s_cpu": round(cells / cpu),
+    }
 
 
 def dask_scaling(people: pp.PeopleDraws, n_cells: int = 4000, repeats: int = 3) -> dict:
     params = grid_params(people, n_cells)
     serial, _ = run_cells(people, params, 0.0, workers=0)
-    out: dict = {"cells": n_cells, "draws": people.n_draws, "strata": int(np.prod(people.shape)),
-                 "repeats": repeats}
+    out: dict = {"cells": n_cells, "draws": people.n_draws, "strata": int(np.prod(people.shape)), "repeats": repeats}
     t0 = time.perf_counter()
     run_cells(people, params, 0.0, workers=0)
     out["in_process_s"] = round(time.perf_counter() - t0, 2)
@@ -122,8 +125,7 @@ def dask_scaling(people: pp.PeopleDraws, n_cells: int = 4000, repeats: int = 3) 
     out["speedup_2_vs_1_workers"] = round(out["workers_1_s"] / out["workers_2_s"], 2)
     # the speed-up two idle cores would give: one worker's CPU time over the busier of two
     # (the work's split and each task's own cost; shipping and scheduling are in the wall time)
-    out["speedup_2_vs_1_workers_cpu"] = round(
-        out["workers_1_total_cpu_s"] / out["workers_2_busiest_worker_cpu_s"], 2)
+    out["speedup_2_vs_1_workers_cpu"] = round(out["workers_1_total_cpu_s"] / out["workers_2_busiest_worker_cpu_s"], 2)
     return out
 
 
@@ -137,24 +139,27 @@ def main() -> None:
         OUT.write_text(json.dumps(old, indent=2) + "\n")
         print(old["dask"])
         return
-    results: dict = {"cores": os.cpu_count(),
-                     "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    results: dict = {"cores": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     results["old_pattern_engine_1_stratum"] = old_engine_cells_per_second()
     print("old pattern engine, 1 stratum, 1,000 draws:", results["old_pattern_engine_1_stratum"])
     rows = []
     for label, people in layouts().items():
         rec = {"layout": label, **cells_per_second(people)}
         rows.append(rec)
-        print(f"people model {label:32s} {rec['cells_per_s_wall']:>7,} cells/s wall, "
-              f"{rec['cells_per_s_cpu']:>7,} per CPU second ({rec['report_rows']} report rows)")
+        print(
+            f"people model {label:32s} {rec['cells_per_s_wall']:>7,} cells/s wall, "
+            f"{rec['cells_per_s_cpu']:>7,} per CPU second ({rec['report_rows']} report rows)"
+        )
     results["people_cells_per_second"] = rows
     results["dask"] = dask_scaling(layouts()["year x age (6 strata)"])
     d = results["dask"]
-    print(f"dask {d['cells']} cells: in process {d['in_process_s']} s, 1 worker "
-          f"{d['workers_1_s']} s, 2 workers {d['workers_2_s']} s: wall speed-up "
-          f"{d['speedup_2_vs_1_workers']}x; CPU: one worker {d['workers_1_total_cpu_s']} s, "
-          f"busier of two {d['workers_2_busiest_worker_cpu_s']} s: "
-          f"{d['speedup_2_vs_1_workers_cpu']}x (identical: {d['identical_numbers']})")
+    print(
+        f"dask {d['cells']} cells: in process {d['in_process_s']} s, 1 worker "
+        f"{d['workers_1_s']} s, 2 workers {d['workers_2_s']} s: wall speed-up "
+        f"{d['speedup_2_vs_1_workers']}x; CPU: one worker {d['workers_1_total_cpu_s']} s, "
+        f"busier of two {d['workers_2_busiest_worker_cpu_s']} s: "
+        f"{d['speedup_2_vs_1_workers_cpu']}x (identical: {d['identical_numbers']})"
+    )
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=2) + "\n")

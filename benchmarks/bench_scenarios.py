@@ -46,8 +46,7 @@ STRATA = {"age": ["adult", "minor"], "year": ["2020", "2021"]}
 GRID = Grid(("chat_reach", "referral"), PATHS, (np.linspace(1, 3, 20), np.linspace(0, 0.6, 20)))
 
 
-def cells_per_second(n_draws: int, strata: dict | None, cells: int = 100, repeats: int = 3
-                     ) -> float:
+def cells_per_second(n_draws: int, strata: dict | None, cells: int = 100, repeats: int = 3) -> float:
     engine = Engine.from_draws(dutch_like_capture_draws(n_draws, strata=strata, seed=1))
     baseline = engine.flat(engine.evaluate(None))
     values = GRID.cell_values(np.arange(cells) * 4 % GRID.n_cells)
@@ -73,10 +72,14 @@ def sweep_timings(n_draws: int, strata: dict | None, repeats: int = 3) -> dict:
     """The 400-cell grid in this process and on warm Dask clusters of 1 and 2 workers (best of
     ``repeats``: other work on the machine only ever adds time)."""
     engine = Engine.from_draws(dutch_like_capture_draws(n_draws, strata=strata, seed=2))
-    out: dict = {"cells": GRID.n_cells, "draws": n_draws, "strata": len(engine.stratum_labels),
-                 "chunk_size": 20, "repeats": repeats}
-    seconds, (serial, _) = _best(lambda: run_grid(engine, STEPS, GRID, chunk_size=20, workers=0),
-                                 repeats)
+    out: dict = {
+        "cells": GRID.n_cells,
+        "draws": n_draws,
+        "strata": len(engine.stratum_labels),
+        "chunk_size": 20,
+        "repeats": repeats,
+    }
+    seconds, (serial, _) = _best(lambda: run_grid(engine, STEPS, GRID, chunk_size=20, workers=0), repeats)
     out["in_process_s"] = round(seconds, 2)
     identical = True
     for workers in (1, 2):
@@ -84,8 +87,7 @@ def sweep_timings(n_draws: int, strata: dict | None, repeats: int = 3) -> dict:
         with dask_client(workers, None) as client:
             out[f"workers_{workers}_cluster_start_s"] = round(time.perf_counter() - start, 2)
             client.run(lambda: __import__("hiddenvictims.scenarios.sweep"))  # warm imports
-            seconds, (ds, _) = _best(
-                lambda c=client: run_grid(engine, STEPS, GRID, chunk_size=20, client=c), repeats)
+            seconds, (ds, _) = _best(lambda c=client: run_grid(engine, STEPS, GRID, chunk_size=20, client=c), repeats)
         out[f"workers_{workers}_s"] = round(seconds, 2)
         identical &= bool(ds.identical(serial))
     out["identical_numbers"] = identical
@@ -101,8 +103,12 @@ def end_to_end() -> dict:
         run_scenario(ROOT / "scenarios" / "sweep-chat-reach-referral.toml", out=Path(tmp) / "sweep")
         wall = time.perf_counter() - start
         record = json.loads((Path(tmp) / "sweep" / "manifest.json").read_text())["sweep"]
-    return {"config": "scenarios/sweep-chat-reach-referral.toml", "wall_s": round(wall, 1),
-            "sweep_s": record["seconds"], "where": record["where"]}
+    return {
+        "config": "scenarios/sweep-chat-reach-referral.toml",
+        "wall_s": round(wall, 1),
+        "sweep_s": record["seconds"],
+        "where": record["where"],
+    }
 
 
 def main() -> None:
@@ -119,15 +125,16 @@ def main() -> None:
     for n_draws, strata in ((4000, None), (10_000, STRATA)):
         sweep = sweep_timings(n_draws, strata)
         results["sweeps"].append(sweep)
-        print(f"sweep 400 cells x {n_draws:,} draws x {sweep['strata']} stratum rows: "
-              f"in process {sweep['in_process_s']:.1f} s, 1 worker {sweep['workers_1_s']:.1f} s, "
-              f"2 workers {sweep['workers_2_s']:.1f} s "
-              f"(speed-up {sweep['speedup_2_vs_1_workers']}x; "
-              f"cluster start {sweep['workers_2_cluster_start_s']:.1f} s; "
-              f"identical: {sweep['identical_numbers']})")
+        print(
+            f"sweep 400 cells x {n_draws:,} draws x {sweep['strata']} stratum rows: "
+            f"in process {sweep['in_process_s']:.1f} s, 1 worker {sweep['workers_1_s']:.1f} s, "
+            f"2 workers {sweep['workers_2_s']:.1f} s "
+            f"(speed-up {sweep['speedup_2_vs_1_workers']}x; "
+            f"cluster start {sweep['workers_2_cluster_start_s']:.1f} s; "
+            f"identical: {sweep['identical_numbers']})"
+        )
     results["end_to_end_demo_sweep"] = end_to_end()
-    print(f"end to end (fit + 400-cell sweep on 2 workers + results): "
-          f"{results['end_to_end_demo_sweep']['wall_s']} s")
+    print(f"end to end (fit + 400-cell sweep on 2 workers + results): {results['end_to_end_demo_sweep']['wall_s']} s")
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=2) + "\n")

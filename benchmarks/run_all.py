@@ -34,11 +34,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
         prog="benchmarks/run_all.py",
         description="Run the speed and validation benchmarks, each in a fresh process.",
     )
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"benchmarks to run (default: all): {', '.join(SCRIPTS)}")
-    parser.add_argument("--record", action="store_true",
-                        help="write the committed record benchmarks/results/ instead of the "
-                        "untracked results/bench/")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all): {', '.join(SCRIPTS)}"
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write the committed record benchmarks/results/ instead of the untracked results/bench/",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(SCRIPTS))
     if unknown:
@@ -53,8 +56,7 @@ def main(argv: list[str]) -> int:
     for name in args.names or SCRIPTS:
         start = time.perf_counter()
         print(f"== {name}", flush=True)
-        code = subprocess.call([sys.executable, str(HERE / f"{name}.py")], cwd=HERE.parent,
-                               env=env)
+        code = subprocess.call([sys.executable, str(HERE / f"{name}.py")], cwd=HERE.parent, env=env)
         print(f"== {name}: exit {code} after {time.perf_counter() - start:.0f} s", flush=True)
         if code:
             failed.append(name)

@@ -85,8 +85,9 @@ def main() -> None:
                 text = f"failed: {type(exc).__name__}"
             cells.append(text)
             print(f"{name:32s} {label:18s} {text}", flush=True)
-        rows.append(f"| {name} | {table.n_lists} | {table.n_observed:,} | "
-                    + " | ".join(cells) + f" | {PUBLISHED[name]} |")
+        rows.append(
+            f"| {name} | {table.n_lists} | {table.n_observed:,} | " + " | ".join(cells) + f" | {PUBLISHED[name]} |"
+        )
     header = "| table | lists | observed | " + " | ".join(label for label, _ in models) + " | published |"
     sep = "|" + "---|" * (4 + len(models))
     OUT.mkdir(parents=True, exist_ok=True)

@@ -19,4 +19,3 @@ FAST = SamplerSettings(chains=2, draws=500, tune=500, seed=11, backend="pymc")
 def load_benchmark(name: str) -> CaptureTable:
     """A benchmark table by name, from the copy bundled with the package (always present)."""
     return read_table(benchmark_path(name.removesuffix(".csv")))
-

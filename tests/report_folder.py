@@ -210,13 +210,9 @@ def make_synthesis_folder(path: Path) -> Path:
     years = sorted({int(c.split("|")[1]) for c in draws if c.startswith("N|")})
     ages = ["minor", "adult"]
     for name in ("N", "N_registered", "N_anonymous", "N_unseen"):
-        values = np.stack(
-            [np.stack([draws[f"{name}|{y}|{a}"] for a in ages], axis=-1) for y in years], axis=1
-        )
+        values = np.stack([np.stack([draws[f"{name}|{y}|{a}"] for a in ages], axis=-1) for y in years], axis=1)
         variables[name] = (("chain", "draw", "year", "age"), values[None])
-    model_years = sorted(
-        int(c.split("|")[1]) for c in draws if c.startswith("register_coverage_sexual|")
-    )
+    model_years = sorted(int(c.split("|")[1]) for c in draws if c.startswith("register_coverage_sexual|"))
     coverage = np.stack([draws[f"register_coverage_sexual|{y}|minor"] for y in model_years], -1)
     # Only minors' coverage is read; adults get the same draws to keep the array whole.
     variables["register_coverage_sexual"] = (

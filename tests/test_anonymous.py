@@ -45,7 +45,8 @@ def six_list_fits():
         out[name] = {
             "anonymous": an.fit(data, SPEC6, SAMPLER),
             "full": fit_reference(table, name, SPEC6, SAMPLER.model_copy(update={"seed": 6})),
-            "total": total, "known": known,
+            "total": total,
+            "known": known,
         }
     return out
 
@@ -132,12 +133,16 @@ def test_sensitivity_redraws_theta_exactly(two_source_point):
     moved = redraw_theta(est, DependencePrior(mean=1.5, sd=0.0), seed=1)  # sd 0: theta fixed
     ratio = np.median(moved["N_unseen"].values) / np.median(est.posterior["N_unseen"].values)
     assert ratio == pytest.approx(np.exp(1.0), rel=0.03)
-    np.testing.assert_allclose((moved["N"] - moved["N_unseen"]).values,
-                               (est.posterior["N"] - est.posterior["N_unseen"]).values)
-    settings = [PriorSetting("low", DependencePrior(mean=-1.0, sd=0.2)),
-                PriorSetting("high", DependencePrior(mean=1.0, sd=0.2))]
-    table = reweight_table(est, AnonymousSpec(dependence={"mean": 0.5, "sd": 0.0}), settings,
-                           lambda post: {"N": post["N"]})
+    np.testing.assert_allclose(
+        (moved["N"] - moved["N_unseen"]).values, (est.posterior["N"] - est.posterior["N_unseen"]).values
+    )
+    settings = [
+        PriorSetting("low", DependencePrior(mean=-1.0, sd=0.2)),
+        PriorSetting("high", DependencePrior(mean=1.0, sd=0.2)),
+    ]
+    table = reweight_table(
+        est, AnonymousSpec(dependence={"mean": 0.5, "sd": 0.0}), settings, lambda post: {"N": post["N"]}
+    )
     low, high = table["median"].to_numpy()
     assert low < high
     np.testing.assert_allclose(table["ess"], 2000)  # no reweighting needed: all weights equal

@@ -20,9 +20,24 @@ DESIGN = np.array([[1.0, 0.0], [1.0, 1.0]])  # one linked list: intercept, main 
 
 def obs_dict(n_units: int, n_groups: int, **given) -> dict:
     z2, z1 = np.zeros((n_units, n_groups)), np.zeros(n_units)
-    out = {"reg_n": z2, "reg_w": z2, "chat_T": z2, "chat_w": z2, "regp_n": z1, "regp_w": z1,
-           "chatp_T": z1, "chatp_w": z1, "kex": z1, "kex_w": z1, "kmis_lo": z1, "kmis_hi": z1,
-           "kmis_T": z1, "kmis_w": z1, "link_y": np.zeros((n_units, n_groups, 1)), "link_w": z2}
+    out = {
+        "reg_n": z2,
+        "reg_w": z2,
+        "chat_T": z2,
+        "chat_w": z2,
+        "regp_n": z1,
+        "regp_w": z1,
+        "chatp_T": z1,
+        "chatp_w": z1,
+        "kex": z1,
+        "kex_w": z1,
+        "kmis_lo": z1,
+        "kmis_hi": z1,
+        "kmis_T": z1,
+        "kmis_w": z1,
+        "link_y": np.zeros((n_units, n_groups, 1)),
+        "link_w": z2,
+    }
     out.update({k: np.asarray(v, dtype=float) for k, v in given.items()})
     return out
 
@@ -45,8 +60,11 @@ def test_exact_known_is_closed_form():
     lam = means(COEF1, 0.7)
     n, t, k = 40, 30, 12
     got = loglik(obs_dict(1, 1, reg_n=[[n]], reg_w=[[1]], chat_T=[[t]], chat_w=[[1]], kex=[k], kex_w=[1]), COEF1, 0.7)
-    want = (stats.poisson.logpmf(k, lam["11"]) + stats.poisson.logpmf(n - k, lam["10"])
-            + stats.poisson.logpmf(t - k, lam["01"])).item()
+    want = (
+        stats.poisson.logpmf(k, lam["11"])
+        + stats.poisson.logpmf(n - k, lam["10"])
+        + stats.poisson.logpmf(t - k, lam["01"])
+    ).item()
     assert got == pytest.approx(want, abs=1e-9)
 
 
@@ -54,8 +72,12 @@ def test_unknown_overlap_is_bivariate_poisson():
     lam = means(COEF1, -0.4)
     n, t = 25, 18
     got = loglik(obs_dict(1, 1, reg_n=[[n]], reg_w=[[1]], chat_T=[[t]], chat_w=[[1]]), COEF1, -0.4)
-    want = np.log(sum(stats.poisson.pmf(k, lam["11"]) * stats.poisson.pmf(n - k, lam["10"])
-                      * stats.poisson.pmf(t - k, lam["01"]) for k in range(min(n, t) + 1)).item())
+    want = np.log(
+        sum(
+            stats.poisson.pmf(k, lam["11"]) * stats.poisson.pmf(n - k, lam["10"]) * stats.poisson.pmf(t - k, lam["01"])
+            for k in range(min(n, t) + 1)
+        ).item()
+    )
     assert got == pytest.approx(want, abs=1e-9)
 
 
@@ -64,14 +86,33 @@ def test_self_report_mismatch_brute_force():
     lam = means(COEF1, 0.2)
     n, t, lo, hi = 22, 15, 6, 7
     prior = (6.0, 2.0, 2.0, 5.0)
-    got = loglik(obs_dict(1, 1, reg_n=[[n]], reg_w=[[1]], chat_T=[[t]], chat_w=[[1]], kmis_lo=[lo], kmis_hi=[hi],
-                          kmis_T=[t], kmis_w=[1]), COEF1, 0.2, prior)
+    got = loglik(
+        obs_dict(
+            1,
+            1,
+            reg_n=[[n]],
+            reg_w=[[1]],
+            chat_T=[[t]],
+            chat_w=[[1]],
+            kmis_lo=[lo],
+            kmis_hi=[hi],
+            kmis_T=[t],
+            kmis_w=[1],
+        ),
+        COEF1,
+        0.2,
+        prior,
+    )
     total = 0.0
     for k in range(min(n, t) + 1):
-        base = (stats.poisson.pmf(k, lam["11"]) * stats.poisson.pmf(n - k, lam["10"])
-                * stats.poisson.pmf(t - k, lam["01"])).item()
-        p_r = sum(stats.betabinom.pmf(j, k, prior[0], prior[1]) * stats.betabinom.pmf(r - j, t - k, prior[2], prior[3])
-                  for r in range(lo, hi + 1) for j in range(0, min(k, r) + 1))
+        base = (
+            stats.poisson.pmf(k, lam["11"]) * stats.poisson.pmf(n - k, lam["10"]) * stats.poisson.pmf(t - k, lam["01"])
+        ).item()
+        p_r = sum(
+            stats.betabinom.pmf(j, k, prior[0], prior[1]) * stats.betabinom.pmf(r - j, t - k, prior[2], prior[3])
+            for r in range(lo, hi + 1)
+            for j in range(0, min(k, r) + 1)
+        )
         total += base * p_r
     assert got == pytest.approx(np.log(total), abs=1e-9)
 
@@ -85,9 +126,13 @@ def test_pooled_register_split_chat_convolution():
     for k1, k2 in itertools.product(range(t1 + 1), range(t2 + 1)):
         if k1 + k2 > n:
             continue
-        total += (stats.poisson.pmf(k1, lam["11"][0, 0]) * stats.poisson.pmf(k2, lam["11"][0, 1])
-                  * stats.poisson.pmf(t1 - k1, lam["01"][0, 0]) * stats.poisson.pmf(t2 - k2, lam["01"][0, 1])
-                  * stats.poisson.pmf(n - k1 - k2, lam["10"][0].sum()))
+        total += (
+            stats.poisson.pmf(k1, lam["11"][0, 0])
+            * stats.poisson.pmf(k2, lam["11"][0, 1])
+            * stats.poisson.pmf(t1 - k1, lam["01"][0, 0])
+            * stats.poisson.pmf(t2 - k2, lam["01"][0, 1])
+            * stats.poisson.pmf(n - k1 - k2, lam["10"][0].sum())
+        )
     assert got == pytest.approx(np.log(total), abs=1e-9)
 
 
@@ -100,8 +145,12 @@ def test_pooled_everything_and_missing_cells():
     coef = np.repeat(COEF2, 3, axis=0)
     got = loglik(obs, coef, -0.3)
     l11, l10, l01 = lam["11"].sum(), lam["10"].sum(), lam["01"].sum()
-    unit0 = np.log(sum(stats.poisson.pmf(k, l11) * stats.poisson.pmf(n - k, l10) * stats.poisson.pmf(t - k, l01)
-                       for k in range(t + 1)))
+    unit0 = np.log(
+        sum(
+            stats.poisson.pmf(k, l11) * stats.poisson.pmf(n - k, l10) * stats.poisson.pmf(t - k, l01)
+            for k in range(t + 1)
+        )
+    )
     unit2 = stats.poisson.logpmf(t, l11 + l01)
     assert got == pytest.approx(unit0 + unit2, abs=1e-9)
 
@@ -119,9 +168,13 @@ def test_latent_draws_respect_the_data():
     lam = means(COEF2, 0.5)
     w = {}
     for k1, k2 in itertools.product(range(10), range(8)):
-        w[(k1, k2)] = (stats.poisson.pmf(k1, lam["11"][0, 0]) * stats.poisson.pmf(k2, lam["11"][0, 1])
-                       * stats.poisson.pmf(9 - k1, lam["01"][0, 0]) * stats.poisson.pmf(7 - k2, lam["01"][0, 1])
-                       * stats.poisson.pmf(20 - k1 - k2, lam["10"][0].sum()))
+        w[(k1, k2)] = (
+            stats.poisson.pmf(k1, lam["11"][0, 0])
+            * stats.poisson.pmf(k2, lam["11"][0, 1])
+            * stats.poisson.pmf(9 - k1, lam["01"][0, 0])
+            * stats.poisson.pmf(7 - k2, lam["01"][0, 1])
+            * stats.poisson.pmf(20 - k1 - k2, lam["10"][0].sum())
+        )
     z = sum(w.values())
     mean = sum((k1 + k2) * v for (k1, k2), v in w.items()) / z
     sd = np.sqrt(sum((k1 + k2 - mean) ** 2 * v for (k1, k2), v in w.items()) / z)

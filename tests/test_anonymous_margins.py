@@ -67,8 +67,10 @@ def test_pooled_margin_coordinates_have_unit_jacobian():
     for j in range(3):
         step = np.zeros((2, 3))
         step[0, j] = h
-        jac[:, j] = (an._groups_from_pooled(pooled + step, flag, off, lik.NP)
-                     - an._groups_from_pooled(pooled - step, flag, off, lik.NP))[0] / (2 * h)
+        jac[:, j] = (
+            an._groups_from_pooled(pooled + step, flag, off, lik.NP)
+            - an._groups_from_pooled(pooled - step, flag, off, lik.NP)
+        )[0] / (2 * h)
     assert abs(np.linalg.det(jac)) == pytest.approx(1.0, abs=1e-6)
 
 
@@ -98,8 +100,9 @@ def test_margin_density_is_the_cells_density_plus_jacobian():
     cells, log_jac = an.margin_cells(w, structure, prepared.arrays, lik.NP)
     theta = structure.prior_mu[structure.i_theta] + structure.prior_sd[structure.i_theta] * w[:, -1]
     coef = an.cells_to_coef(cells, theta, lik.NP)
-    loglik = lik.log_likelihood(coef, {"theta": theta}, prepared.arrays, prepared.static, structure.design,
-                                structure.n_link_coef, lik.NP)
+    loglik = lik.log_likelihood(
+        coef, {"theta": theta}, prepared.arrays, prepared.static, structure.design, structure.n_link_coef, lik.NP
+    )
     d = structure.coef_map.shape[1]
     cov = (structure.coef_map * structure.prior_sd[:d] ** 2) @ structure.coef_map.T
     diff = cells.reshape(len(w), -1) - structure.coef_map @ structure.prior_mu[:d]

@@ -88,7 +88,9 @@ def brute_force_graphs(k: int) -> list[tuple[frozenset, list[tuple], list[tuple]
         if not is_chordal_brute(adj):
             continue
         complete = [
-            set(c) for m in range(1, k + 1) for c in itertools.combinations(range(k), m)
+            set(c)
+            for m in range(1, k + 1)
+            for c in itertools.combinations(range(k), m)
             if all(p in edges for p in itertools.combinations(c, 2))
         ]
         cliques = [c for c in complete if not any(c < d for d in complete)]
@@ -151,10 +153,7 @@ def reference_posterior(counts, k, delta, nmissing_max, prior="one_over_n"):
 
 
 def probs_by_edges(res) -> dict[frozenset, float]:
-    return {
-        frozenset(graphs.edges_of(int(m), len(res.lists))): p
-        for m, p in zip(res.edges, res.probs, strict=True)
-    }
+    return {frozenset(graphs.edges_of(int(m), len(res.lists))): p for m, p in zip(res.edges, res.probs, strict=True)}
 
 
 # ---------------------------------------------------------------------------- graphs
@@ -215,9 +214,7 @@ def test_posterior_matches_brute_force_reference(name, kw):
     res = average_counts(t.lists, t.flat_counts()[0], spec)
     k = t.n_lists
     delta = spec.delta if spec.delta is not None else 2.0**-k
-    edges, probs, pmf = reference_posterior(
-        t.flat_counts()[0], k, delta, res.N.size - 1, prior=spec.prior_n
-    )
+    edges, probs, pmf = reference_posterior(t.flat_counts()[0], k, delta, res.N.size - 1, prior=spec.prior_n)
     assert res.probs.sum() == pytest.approx(1.0, abs=1e-12)
     assert res.pmf.sum() == pytest.approx(1.0, abs=1e-12)
     assert np.max(np.abs(res.pmf - pmf)) < PMF_TOL
@@ -260,9 +257,7 @@ def test_mc3_agrees_with_exhaustive_enumeration(name, iterations):
     t = table(name)
     counts = t.flat_counts()[0]
     full = average_counts(t.lists, counts, AveragingSpec(search="exact"))
-    mc = average_counts(
-        t.lists, counts, AveragingSpec(search="mc3", mc3_iterations=iterations), seed=7, chains=4
-    )
+    mc = average_counts(t.lists, counts, AveragingSpec(search="mc3", mc3_iterations=iterations), seed=7, chains=4)
     assert mc.search == "mc3" and full.search == "exact"
     exact_p = probs_by_edges(full)
     top = np.argsort(-mc.probs)[:5]
@@ -348,7 +343,9 @@ def test_strata_are_fitted_one_by_one_without_inactive_lists():
     k = base.n_lists
     no_go = np.where(base.patterns[:, 3] == 1, 0, counts)  # GO did not operate in stratum "b"
     t = make_table(
-        base.lists, np.stack([counts, no_go]), strata={"year": ["a", "b"]},
+        base.lists,
+        np.stack([counts, no_go]),
+        strata={"year": ["a", "b"]},
         active=np.array([[True] * k, [True, True, True, False]]),
     )
     est = fit(t, AveragingSpec(), SamplerSettings(draws=200, chains=1, seed=2))

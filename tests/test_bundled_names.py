@@ -24,9 +24,24 @@ def test_bundled_models_and_configs_are_the_repositorys():
 def test_fit_by_names_from_outside_the_repository(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "uk"
-    result = runner.invoke(app, ["fit", "uk_2013_6lists", "--model", "two-way", "--chains", "2",
-                                 "--draws", "200", "--tune", "200", "--out", str(out),
-                                 "--allow-unconverged"])  # short chains
+    result = runner.invoke(
+        app,
+        [
+            "fit",
+            "uk_2013_6lists",
+            "--model",
+            "two-way",
+            "--chains",
+            "2",
+            "--draws",
+            "200",
+            "--tune",
+            "200",
+            "--out",
+            str(out),
+            "--allow-unconverged",
+        ],
+    )  # short chains
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["model_file"] == "two-way"

@@ -34,9 +34,7 @@ def _table(path, extra_overlap: int = 0):
 
 def _run(tmp_path, name, seed, extra_overlap=0, priors=None):
     table = _table(tmp_path / f"{name}.csv", extra_overlap)
-    spec = LoglinearSpec(
-        family="loglinear", name="independence", interactions=[], priors=priors or LoglinearPriors()
-    )
+    spec = LoglinearSpec(family="loglinear", name="independence", interactions=[], priors=priors or LoglinearPriors())
     est = fit(table, spec, SamplerSettings(seed=seed, **SAMPLER))
     return save_estimate(est, tmp_path / name)
 
@@ -48,17 +46,13 @@ def runs(tmp_path_factory):
         "base": _run(tmp, "base", seed=1),
         "reseed": _run(tmp, "reseed", seed=2),
         "one_more": _run(tmp, "one_more", seed=1, extra_overlap=1),
-        "prior": _run(
-            tmp, "prior", seed=1, priors=LoglinearPriors(intercept_mu=0.0, intercept_sd=0.5)
-        ),
+        "prior": _run(tmp, "prior", seed=1, priors=LoglinearPriors(intercept_mu=0.0, intercept_sd=0.5)),
     }
 
 
 def test_summary_json_carries_monte_carlo_errors(runs):
     rows = json.loads((runs["base"] / "summary.json").read_text())["rows"]
-    assert rows and all(
-        r["mcse_median"] is not None and r["mcse_median"] > 0 for r in rows if r["quantity"] == "N"
-    )
+    assert rows and all(r["mcse_median"] is not None and r["mcse_median"] > 0 for r in rows if r["quantity"] == "N")
     q = folder_quantities(runs["base"])
     assert {"N small median", "N big upper", "N total lower"} <= set(q["key"])
 
@@ -98,24 +92,14 @@ def test_update_writes_a_baseline_only_when_asked(runs, tmp_path):
     runner = CliRunner()
     missing = runner.invoke(app, ["check", str(runs["base"]), "--against", str(baseline)])
     assert missing.exit_code == 2 and not baseline.exists()
-    assert (
-        runner.invoke(
-            app, ["check", str(runs["base"]), "--against", str(baseline), "--update"]
-        ).exit_code
-        == 0
-    )
+    assert runner.invoke(app, ["check", str(runs["base"]), "--against", str(baseline), "--update"]).exit_code == 0
     stored = json.loads(baseline.read_text())
     assert len(stored["quantities"]) == len(folder_quantities(runs["base"]))
-    assert (
-        runner.invoke(app, ["check", str(runs["reseed"]), "--against", str(baseline)]).exit_code
-        == 0
-    )
+    assert runner.invoke(app, ["check", str(runs["reseed"]), "--against", str(baseline)]).exit_code == 0
 
 
 def test_tolerance_is_k_standard_errors_plus_a_relative_floor():
-    base = pd.DataFrame(
-        {"key": ["x", "y", "gone"], "value": [100.0, 100.0, 1.0], "mcse": [3.0, math.nan, 0.1]}
-    )
+    base = pd.DataFrame({"key": ["x", "y", "gone"], "value": [100.0, 100.0, 1.0], "mcse": [3.0, math.nan, 0.1]})
     now = pd.DataFrame(
         {
             "key": ["x", "y", "new"],

@@ -29,8 +29,7 @@ print(json.dumps({"code": code, "heavy": heavy}), file=sys.__stderr__)
 
 def loaded_after(args: list[str], tmp_path) -> dict:
     code = PROBE.replace("ARGS", repr(args)).replace("HEAVY", repr(HEAVY))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                          check=False)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False)
     return json.loads(proc.stderr.strip().splitlines()[-1])
 
 

@@ -38,9 +38,21 @@ def test_frame_and_spread_sentence_report_the_range_across_models():
 def test_cli_compare_writes_table_plot_and_manifest(tmp_path):
     data = ROOT / "src" / "hiddenvictims" / "data" / "benchmarks" / "korea_palembang_3lists.csv"
     out = tmp_path / "cmp"
-    args = ["compare", str(data), "--model", str(ROOT / "models" / "independence.toml"),
-            "--model", str(ROOT / "models" / "two-way.toml"), "--chains", "2", "--draws", "300",
-            "--out", str(out), "--allow-unconverged"]
+    args = [
+        "compare",
+        str(data),
+        "--model",
+        str(ROOT / "models" / "independence.toml"),
+        "--model",
+        str(ROOT / "models" / "two-way.toml"),
+        "--chains",
+        "2",
+        "--draws",
+        "300",
+        "--out",
+        str(out),
+        "--allow-unconverged",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     # progress lines come first when stdout is not a terminal; then the comparison

@@ -31,8 +31,14 @@ CPU_LIMIT_S = 5.0
 def cli(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
     """Run the command in a fresh process; returns it and the CPU seconds it used."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run([sys.executable, "-m", "hiddenvictims.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hiddenvictims.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return proc, cpu
@@ -57,8 +63,7 @@ def test_dry_run_of_every_shipped_config(config, tmp_path):
 
 
 def test_dry_run_of_compare_and_the_same_config_through_run(tmp_path):
-    proc, _ = cli("scenario", "compare", "chat-referral", "chat-twice-findable", "--dry-run",
-                  cwd=tmp_path)
+    proc, _ = cli("scenario", "compare", "chat-referral", "chat-twice-findable", "--dry-run", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("- fit ") == 1  # both scenarios share the baseline fit
     assert "results folder: results/compare-chat-referral-chat-twice-findable" in proc.stdout
@@ -72,8 +77,7 @@ def test_broken_config_exits_2_naming_the_key(tmp_path):
     bad.write_text('extends = "netherlands-chat-only"\nname = "x"\n[sampler]\ndrawz = 10\n')
     proc, _ = cli("scenario", "run", str(bad), "--dry-run", cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == (f"error: {bad}: unknown key 'sampler.drawz' "
-                                   "(did you mean 'draws'?)")
+    assert proc.stderr.strip() == (f"error: {bad}: unknown key 'sampler.drawz' (did you mean 'draws'?)")
     assert "Traceback" not in proc.stderr
     exists = tmp_path / "taken"  # a user's folder with data in it: never ours to replace
     exists.mkdir()
@@ -82,12 +86,13 @@ def test_broken_config_exits_2_naming_the_key(tmp_path):
     assert proc.returncode == 2 and "is not a results folder written by hiddenvictims" in proc.stderr
 
 
-
 def test_reading_the_family_registry_loads_no_sampler():
     """Dry runs and scenario checks read the registry (can a family refit? its list roles?);
     that must not import PyMC or ArviZ, seconds of CPU a dry run must not pay."""
-    code = ("import sys; from hiddenvictims.families import FAMILIES; "
-            "assert FAMILIES['anonymous'].refit is not None and FAMILIES['averaging'].refit is None; "
-            "heavy = {'pymc', 'arviz', 'pytensor'} & set(sys.modules); assert not heavy, heavy")
+    code = (
+        "import sys; from hiddenvictims.families import FAMILIES; "
+        "assert FAMILIES['anonymous'].refit is not None and FAMILIES['averaging'].refit is None; "
+        "heavy = {'pymc', 'arviz', 'pytensor'} & set(sys.modules); assert not heavy, heavy"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr

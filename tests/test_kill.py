@@ -26,16 +26,31 @@ CLI = Path(sys.executable).parent / "hiddenvictims"
 
 
 def command(out: Path, *extra: str, draws: int = 200) -> list[str]:
-    return [str(CLI), "fit", str(DATA), "--model", str(MODEL), "--out", str(out), "--chains", "2",
-            "--draws", str(draws), "--tune", "200", "--backend", "pymc", "--allow-unconverged",
-            *extra]
+    return [
+        str(CLI),
+        "fit",
+        str(DATA),
+        "--model",
+        str(MODEL),
+        "--out",
+        str(out),
+        "--chains",
+        "2",
+        "--draws",
+        str(draws),
+        "--tune",
+        "200",
+        "--backend",
+        "pymc",
+        "--allow-unconverged",
+        *extra,
+    ]
 
 
 def start(args: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
     """Start the CLI with stderr to ``log`` (no pipe left open if the process is killed)."""
     with log.open("wb") as err:
-        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err,
-                                env={**os.environ, **(env or {})})
+        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})})
 
 
 def children(pid: int) -> list[int]:
@@ -118,8 +133,9 @@ def test_killed_while_writing_or_between_renames_leaves_target_absent_or_complet
     assert first.returncode == 0, first.stderr
     before = (out / "summary.json").read_bytes()
     flag = tmp_path / "paused"
-    proc = start(command(out, "--force", "--seed", "5"), tmp_path / "log",
-                 env={"HIDDENVICTIMS_TEST_PAUSE": f"{point}:{flag}"})
+    proc = start(
+        command(out, "--force", "--seed", "5"), tmp_path / "log", env={"HIDDENVICTIMS_TEST_PAUSE": f"{point}:{flag}"}
+    )
     assert wait_for(flag.exists, 300), (tmp_path / "log").read_text()
     kill_and_check(proc, [], out)
     if point == "writing":  # the old folder was never touched
@@ -130,8 +146,7 @@ def test_killed_while_writing_or_between_renames_leaves_target_absent_or_complet
     assert again.returncode == 2 and "--force" in again.stderr  # recovered, so it exists again
     assert (out / "summary.json").read_bytes() == before
     assert litter(tmp_path, "res") == []
-    forced = subprocess.run(command(out, "--force", "--seed", "5"), capture_output=True, text=True,
-                            timeout=300)
+    forced = subprocess.run(command(out, "--force", "--seed", "5"), capture_output=True, text=True, timeout=300)
     assert forced.returncode == 0, forced.stderr
     assert complete(out) and litter(tmp_path, "res") == []
     assert (out / "summary.json").read_bytes() != before

@@ -72,9 +72,7 @@ def test_spec_rejects_unknown_key_with_hint():
 
 # ---------------------------------------------------------------- model structure / closed forms
 def tiny_table():
-    pop = simulate_population(
-        400, [[0.15, 0.2, 0.1, 0.2], [0.6, 0.5, 0.6, 0.5]], class_weights=[0.6, 0.4], seed=7
-    )
+    pop = simulate_population(400, [[0.15, 0.2, 0.1, 0.2], [0.6, 0.5, 0.6, 0.5]], class_weights=[0.6, 0.4], seed=7)
     return pop
 
 
@@ -106,8 +104,12 @@ def direct_logp(eta, log_s, counts, spec):
 
     def integrand(alpha):
         return np.exp(
-            (k - 1) * np.log(alpha) + (alpha - 1) * np.sum(np.log1p(-v))
-            + a * np.log(b) - gammaln(a) + (a - 1) * np.log(alpha) - b * alpha
+            (k - 1) * np.log(alpha)
+            + (alpha - 1) * np.sum(np.log1p(-v))
+            + a * np.log(b)
+            - gammaln(a)
+            + (a - 1) * np.log(alpha)
+            - b * alpha
         )
 
     stick_density = integrate.quad(integrand, 0, np.inf, limit=200)[0]

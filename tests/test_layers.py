@@ -24,8 +24,17 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("studies", ("hiddenvictims.studies",)),
     ("scenarios", ("hiddenvictims.scenarios",)),
     ("report", ("hiddenvictims.report",)),
-    ("entry", ("hiddenvictims.runner", "hiddenvictims.scenario_runner", "hiddenvictims.scenario_cli",
-               "hiddenvictims.dryrun", "hiddenvictims.study", "hiddenvictims.cli")),
+    (
+        "entry",
+        (
+            "hiddenvictims.runner",
+            "hiddenvictims.scenario_runner",
+            "hiddenvictims.scenario_cli",
+            "hiddenvictims.dryrun",
+            "hiddenvictims.study",
+            "hiddenvictims.cli",
+        ),
+    ),
 )
 
 
@@ -36,13 +45,15 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 #:   HTML report from inside the study; its formatting and writing belong in report/;
 #: * the people engine's report (scenarios/people_report.py) formats its counts with the scenario
 #:   tables' fmt_number; it, and the writing half of people_run/people_sweep, belong in report/.
-KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset({
-    ("hiddenvictims.studies.netherlands.synthesis_report", "hiddenvictims.report"),
-    ("hiddenvictims.studies.netherlands.synthesis_report", "hiddenvictims.report.netherlands"),
-    ("hiddenvictims.studies.netherlands.synthesis_report", "hiddenvictims.report.html"),
-    ("hiddenvictims.scenarios.people_report", "hiddenvictims.report"),
-    ("hiddenvictims.scenarios.people_report", "hiddenvictims.report.scenarios"),
-})
+KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("hiddenvictims.studies.netherlands.synthesis_report", "hiddenvictims.report"),
+        ("hiddenvictims.studies.netherlands.synthesis_report", "hiddenvictims.report.netherlands"),
+        ("hiddenvictims.studies.netherlands.synthesis_report", "hiddenvictims.report.html"),
+        ("hiddenvictims.scenarios.people_report", "hiddenvictims.report"),
+        ("hiddenvictims.scenarios.people_report", "hiddenvictims.report.scenarios"),
+    }
+)
 
 
 def module_name(path: Path) -> str:
@@ -123,8 +134,7 @@ def test_no_arrow_runs_back_up():
     for module, targets in graph().items():
         for target in sorted(targets):
             if layer_of(target) > layer_of(module) and (module, target) not in KNOWN_UPWARD:
-                upward.append(f"{module} ({LAYERS[layer_of(module)][0]}) -> {target} "
-                              f"({LAYERS[layer_of(target)][0]})")
+                upward.append(f"{module} ({LAYERS[layer_of(module)][0]}) -> {target} ({LAYERS[layer_of(target)][0]})")
     assert not upward, "imports that run back up the layers:\n" + "\n".join(upward)
 
 
@@ -190,7 +200,6 @@ def test_walker_sees_function_level_and_relative_imports(tmp_path):
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..cli import x\n"
         "def f():\n    from ..report import y\n"
     )
-    known = {"hiddenvictims", "hiddenvictims.core", "hiddenvictims.core.a", "hiddenvictims.report",
-             "hiddenvictims.cli"}
+    known = {"hiddenvictims", "hiddenvictims.core", "hiddenvictims.core.a", "hiddenvictims.report", "hiddenvictims.cli"}
     found = imports_of("hiddenvictims.core.a", pkg / "core" / "a.py", known)
     assert found == {"hiddenvictims.report"}

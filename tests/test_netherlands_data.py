@@ -26,8 +26,9 @@ def documented_ids(text: str) -> set[str]:
     return ids
 
 
-@pytest.mark.parametrize("loader,column", [(nl.load_registrations, "count"), (nl.load_chat, "value"),
-                                           (nl.load_rapporteur, "value")])
+@pytest.mark.parametrize(
+    "loader,column", [(nl.load_registrations, "count"), (nl.load_chat, "value"), (nl.load_rapporteur, "value")]
+)
 def test_every_number_has_a_documented_source(sources_md, loader, column):
     frame = loader()
     ids = documented_ids(sources_md)

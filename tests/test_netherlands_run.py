@@ -22,9 +22,13 @@ def short_config(tmp_path: Path) -> tuple[Path, Path]:
     """The shipped baseline with short chains, the cached C backend and a temporary output."""
     out = tmp_path / "out"
     text = BASELINE.read_text()
-    for old, new in (("draws = 3000", "draws = 150"), ("tune = 600", "tune = 150"), ("chains = 4", "chains = 2"),
-                     ('compile_mode = "numba"', 'compile_mode = "c"'),
-                     ('dir = "results/netherlands-chat-only"', f'dir = "{out.as_posix()}"')):
+    for old, new in (
+        ("draws = 3000", "draws = 150"),
+        ("tune = 600", "tune = 150"),
+        ("chains = 4", "chains = 2"),
+        ('compile_mode = "numba"', 'compile_mode = "c"'),
+        ('dir = "results/netherlands-chat-only"', f'dir = "{out.as_posix()}"'),
+    ):
         assert old in text, old  # the shipped config still has the keys this test shortens
         text = text.replace(old, new)
     cfg = tmp_path / "baseline.toml"
@@ -45,8 +49,17 @@ def test_the_dutch_run_prints_and_writes_every_output(run):
     words = result.output.split()  # the table wraps its cells
     assert words.count("victims") >= 3 and words.count("minors") >= 3
     assert "Falling registrations" in result.output and "Monte Carlo error" in result.output
-    for name in ("per_year.csv", "sensitivity.csv", "sensitivity.png", "prior_posterior.csv", "report.en.md",
-                 "report.nl.md", "manifest.json", "idata.nc", "data_used.csv"):
+    for name in (
+        "per_year.csv",
+        "sensitivity.csv",
+        "sensitivity.png",
+        "prior_posterior.csv",
+        "report.en.md",
+        "report.nl.md",
+        "manifest.json",
+        "idata.nc",
+        "data_used.csv",
+    ):
         assert (out / name).is_file(), name
     table = pd.read_csv(out / "per_year.csv")
     assert set(table["year"]) == {2019, 2020, 2021}
@@ -95,18 +108,22 @@ def test_the_baseline_folder_is_reused_by_scenarios_and_reports_vulnerable_group
 
     cfg, out, result = run
     assert result.exit_code == 0, result.output
-    for lang, words in (("en", "Sensitivity to representativeness"),
-                        ("nl", "Gevoeligheid voor representativiteit")):
+    for lang, words in (("en", "Sensitivity to representativeness"), ("nl", "Gevoeligheid voor representativiteit")):
         assert words in (out / f"report.{lang}.md").read_text()
     scenario = cfg.parent / "scenario.toml"
     scenario.write_text(
         f'extends = "{cfg.name}"\nname = "twice"\n[people]\nbaseline_dir = "{out.as_posix()}"\n'
         '[[interventions]]\nkind = "chat_reach"\nmultiplier = 2.0\n'
-        '[output]\nplots = false\nlanguages = ["en"]\n')
+        '[output]\nplots = false\nlanguages = ["en"]\n'
+    )
     folder = run_scenario(scenario, out=cfg.parent / "scenario-out")
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["baseline"]["reused"], manifest["baseline"]
     rows = pd.read_csv(folder / "summary.csv")
-    chat = rows[(rows["quantity"] == "reached_chat") & (rows["variant"] == "baseline")
-                & (rows["year"] == "all") & (rows["age"] == "all")].iloc[0]
+    chat = rows[
+        (rows["quantity"] == "reached_chat")
+        & (rows["variant"] == "baseline")
+        & (rows["year"] == "all")
+        & (rows["age"] == "all")
+    ].iloc[0]
     assert chat["observed"] and chat["median"] == 834 and chat["lower"] == chat["upper"]

@@ -26,7 +26,7 @@ def small_config(tmp_path: Path) -> Path:
         'name = "UK two-way, small"\n'
         '[data]\nbundled = "uk_2013_6lists"\n'
         f'[model]\nspec = "{(ROOT / "models" / "two-way.toml").as_posix()}"\n'
-        "[sampler]\nseed = 3\nchains = 2\ndraws = 200\ntune = 200\nbackend = \"pymc\"\n"
+        '[sampler]\nseed = 3\nchains = 2\ndraws = 200\ntune = 200\nbackend = "pymc"\n'
         f'[output]\ndir = "{(tmp_path / "out").as_posix()}"\n'
     )
     return path
@@ -38,14 +38,18 @@ def test_run_prints_progress_lines_while_fitting_when_stdout_is_not_a_terminal(s
     env = {**os.environ, "COLUMNS": "100"}
     proc = subprocess.run(
         [sys.executable, "-m", "hiddenvictims.cli", "run", str(small_config), "--allow-unconverged"],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     start = lines.index("sampling: started (2 x 400 draws)")
     end = next(i for i, line in enumerate(lines) if line.startswith("sampling: done in "))
     table = next(i for i, line in enumerate(lines) if "observed on 6 lists" in line)
-    steps = [LINE.match(line) for line in lines[start + 1:end]]
+    steps = [LINE.match(line) for line in lines[start + 1 : end]]
     assert steps and all(steps), lines[start:end]
     shares = [int(m.group(1)) for m in steps]
     assert shares == sorted(shares) and len(shares) >= 5
@@ -74,9 +78,7 @@ def test_lines_every_tenth_and_nested_steps_silent(capsys):
         progress.configure("off")
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "refits: started (20 refits)"
-    assert [line.split("%")[0].split(":")[1].strip() for line in out[1:-1]] == [
-        str(p) for p in range(10, 100, 10)
-    ]
+    assert [line.split("%")[0].split(":")[1].strip() for line in out[1:-1]] == [str(p) for p in range(10, 100, 10)]
     assert out[-1].startswith("refits: done in ")
     assert not any(line.startswith("sampling") for line in out)
 

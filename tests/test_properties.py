@@ -31,10 +31,41 @@ FAST_CASES = dict(deadline=None, suppress_health_check=list(HealthCheck))
 
 # ------------------------------------------------------------------------------ tables
 LIST_NAMES = ["A", "B", "C", "D"]
-OTHER_NAMES = ["count", "Count", "COUNT", "counts", "n", "freq", "aantal", "frequency", "female",
-               "age", "id", "A", "x y"]
-CELLS = ["0", "1", "1", "0", "2", "", "x", "-1", "1.5", "3", "1e3", "12", "nan", "inf",
-         str(2**63), str(2**53 + 1), " 1", "01"]
+OTHER_NAMES = [
+    "count",
+    "Count",
+    "COUNT",
+    "counts",
+    "n",
+    "freq",
+    "aantal",
+    "frequency",
+    "female",
+    "age",
+    "id",
+    "A",
+    "x y",
+]
+CELLS = [
+    "0",
+    "1",
+    "1",
+    "0",
+    "2",
+    "",
+    "x",
+    "-1",
+    "1.5",
+    "3",
+    "1e3",
+    "12",
+    "nan",
+    "inf",
+    str(2**63),
+    str(2**53 + 1),
+    " 1",
+    "01",
+]
 
 
 @st.composite
@@ -145,9 +176,11 @@ NUMBERS = st.one_of(
 
 
 def _numeric_fields(model: type[BaseModel]) -> list[str]:
-    return [name for name, f in model.model_fields.items()
-            if any(t in str(f.annotation) for t in ("float", "int"))
-            and "dict" not in str(f.annotation)]
+    return [
+        name
+        for name, f in model.model_fields.items()
+        if any(t in str(f.annotation) for t in ("float", "int")) and "dict" not in str(f.annotation)
+    ]
 
 
 def _sound(obj: BaseModel) -> None:
@@ -179,8 +212,10 @@ def model_specs(draw):
     if family in ("loglinear", "anonymous") and draw(st.booleans()):
         from hiddenvictims.core.spec import LoglinearPriors
 
-        data["priors"] = {k: draw(NUMBERS) for k in draw(
-            st.lists(st.sampled_from(_numeric_fields(LoglinearPriors)), max_size=2, unique=True))}
+        data["priors"] = {
+            k: draw(NUMBERS)
+            for k in draw(st.lists(st.sampled_from(_numeric_fields(LoglinearPriors)), max_size=2, unique=True))
+        }
     if family == "anonymous" and draw(st.booleans()):
         data["dependence"] = {"sd": draw(NUMBERS), "mean": draw(NUMBERS)}
     return data
@@ -248,8 +283,7 @@ def test_run_config_refuses_nonsense_numbers_before_any_work(tmp_path):
     }
     base = 'name = "x"\n[data]\nbundled = "korea_palembang_3lists"\n'
     for key, extra in cases.items():
-        inline = ('[model.inline]\nfamily = "loglinear"\n'
-                  '[model.inline.priors]\nintercept_sd = 1e-300\n')
+        inline = '[model.inline]\nfamily = "loglinear"\n[model.inline.priors]\nintercept_sd = 1e-300\n'
         model = inline if "priors" in key else '[model]\nspec = "m.toml"\n'
         cfg = tmp_path / "run.toml"
         cfg.write_text(base + model + extra)
@@ -271,9 +305,15 @@ def test_toml_that_is_not_utf8_is_one_line(tmp_path):
 
 def test_run_config_data_section_takes_count_column_and_covariates(tmp_path):
     (tmp_path / "t.csv").write_text("A,B,C,Count,female\n1,0,0,4,0\n0,1,0,3,1\n1,1,1,2,0\n")
-    cfg = config.parse(RunConfig, {
-        "name": "x", "data": {"path": "t.csv", "count_column": "Count", "covariates": ["female"]},
-        "model": {"spec": "m.toml"}}, "run.toml")
+    cfg = config.parse(
+        RunConfig,
+        {
+            "name": "x",
+            "data": {"path": "t.csv", "count_column": "Count", "covariates": ["female"]},
+            "model": {"spec": "m.toml"},
+        },
+        "run.toml",
+    )
     from hiddenvictims.core.runconfig import load_table
 
     table = load_table(cfg.data, tmp_path)

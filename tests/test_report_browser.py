@@ -17,9 +17,19 @@ from hiddenvictims.report.messages import fmt_int
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run does)")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--enable-logging=stderr",
+    "--v=0",
+]
 PHONE = (412, 915)
 
 #: Appended to a test copy of the page (the report itself runs no script and forbids them):
@@ -41,17 +51,23 @@ addEventListener('load', () => {
 def chromium(args: list[str], tmp_path) -> subprocess.CompletedProcess:
     profile = tmp_path / "profile"
     profile.mkdir(exist_ok=True)
-    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}",
-                           f"--window-size={PHONE[0]},{PHONE[1]}", *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", f"--window-size={PHONE[0]},{PHONE[1]}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def console_errors(stderr: str) -> list[str]:
     """Messages from the page (CONSOLE lines) and failed loads; Chromium's own chatter about
     D-Bus in a container is not the page's."""
-    return [line for line in stderr.splitlines()
-            if "CONSOLE" in line or "Failed to load" in line or "net::ERR" in line
-            or "Refused to" in line]
+    return [
+        line
+        for line in stderr.splitlines()
+        if "CONSOLE" in line or "Failed to load" in line or "net::ERR" in line or "Refused to" in line
+    ]
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
@@ -70,8 +86,12 @@ def test_first_screen_in_chromium(tmp_path, lang):
     probe_html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
     probe_page.write_text(probe_html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
     dom = chromium(["--dump-dom", probe_page.as_uri()], tmp_path)
-    probe = json.loads(re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.S).group(1)
-                       .replace("&quot;", '"').replace("&amp;", "&"))
+    probe = json.loads(
+        re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.S)
+        .group(1)
+        .replace("&quot;", '"')
+        .replace("&amp;", "&")
+    )
     assert probe["visible"] and probe["height"] > 0 and probe["width"] > 0
     assert probe["bottom"] <= probe["innerHeight"], "the headline is not on the first screen"
     assert probe["scrollWidth"] <= probe["innerWidth"], "the page scrolls sideways"

@@ -242,9 +242,7 @@ def test_synthesis_shows_the_refits_with_published_estimates_halved_and_doubled(
         ("published estimates x 2", "contrib_scaled_double"),
     ):
         r = variants[
-            (variants["variant"] == variant)
-            & (variants["population"] == "Dutch victims")
-            & (variants["year"] == year)
+            (variants["variant"] == variant) & (variants["population"] == "Dutch victims") & (variants["year"] == year)
         ].iloc[0]
         cell = m["cell_interval"].format(
             median=fmt_int(r["median"], lang),
@@ -319,9 +317,7 @@ def test_synthesis_report_has_equal_content_in_both_languages(synthesis):
     tags = lambda h: [t for t in _parse_tags(h) if t not in ("path", "g", "use")]  # noqa: E731
     assert tags(html["en"]) == tags(html["nl"])
     # Each language's thousands separator in the refits' table.
-    table = {
-        lang: _section(h, '<table id="contributions">', "</table>") for lang, h in html.items()
-    }
+    table = {lang: _section(h, '<table id="contributions">', "</table>") for lang, h in html.items()}
     assert re.search(r"<td>\d\.\d{3} ", table["nl"]) and not re.search(r"\d,\d{3}", table["nl"])
     assert re.search(r"<td>\d,\d{3} ", table["en"]) and not re.search(r"\d\.\d{3}", table["en"])
 

@@ -66,8 +66,7 @@ def test_three_is_no_difference_of_shown_numbers(published):
                 total, parts = max(combo), sorted(combo)[:-1]
                 assert total - sum(parts) != SMALL, (year, combo)
     # And the HTML shows the same: the 2020 adults' register count is replaced by x.
-    assert (obs[(obs["year"] == "2020") & (obs["population"] == "Dutch adults")]["count"]
-            == "x").all()
+    assert (obs[(obs["year"] == "2020") & (obs["population"] == "Dutch adults")]["count"] == "x").all()
 
 
 def test_threshold_comes_from_the_config(tmp_path):

@@ -53,8 +53,21 @@ def test_failed_write_leaves_old_results_untouched(tmp_path):
 
 def test_cli_same_seed_identical_summary_json(tmp_path):
     data = ROOT / "src" / "hiddenvictims" / "data" / "benchmarks" / "korea_palembang_3lists.csv"
-    args = ["fit", str(data), "--model", str(ROOT / "models" / "independence.toml"), "--seed", "7",
-            "--chains", "2", "--draws", "300", "--tune", "300", "--allow-unconverged"]
+    args = [
+        "fit",
+        str(data),
+        "--model",
+        str(ROOT / "models" / "independence.toml"),
+        "--seed",
+        "7",
+        "--chains",
+        "2",
+        "--draws",
+        "300",
+        "--tune",
+        "300",
+        "--allow-unconverged",
+    ]
     r1 = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
     r2 = runner.invoke(app, [*args, "--out", str(tmp_path / "b")])
     assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
@@ -69,7 +82,7 @@ def test_run_config_end_to_end(tmp_path):
     cfg.write_text(
         'name = "korea"\n[data]\nbundled = "korea_palembang_3lists"\n'
         f'[model]\nspec = "{ROOT / "models" / "independence.toml"}"\n'
-        '[sampler]\nchains = 2\ndraws = 200\ntune = 200\n'
+        "[sampler]\nchains = 2\ndraws = 200\ntune = 200\n"
         f'[output]\ndir = "{tmp_path / "out"}"\n'
     )
     r = runner.invoke(app, ["run", str(cfg), "--allow-unconverged"])

@@ -82,9 +82,7 @@ def test_shipped_configs_validate_before_any_fit_and_run_on_fake_draws(name):
         assert np.isfinite(result.scen).all()
         return
     # a tiny prior-predictive style check: its interventions run on fake draws of its layout
-    d = fake_capture_draws(
-        30, lists=lay.lists, anonymous=lay.anonymous, register=lay.register, seed=1
-    )
+    d = fake_capture_draws(30, lists=lay.lists, anonymous=lay.anonymous, register=lay.register, seed=1)
     steps = prep.cfg.interventions
     if prep.cfg.sweep is not None:
         from hiddenvictims.scenarios.schema import set_path
@@ -111,9 +109,7 @@ def test_every_scenario_in_the_folder_that_extends_a_baseline_is_checked():
     assert extending <= set(OURS)
 
 
-@pytest.mark.parametrize(
-    "name", ["chat-twice-findable.toml", "chat-referral.toml", "chat-findable-and-referral.toml"]
-)
+@pytest.mark.parametrize("name", ["chat-twice-findable.toml", "chat-referral.toml", "chat-findable-and-referral.toml"])
 def test_dutch_scenarios_drop_monitoring_precision_with_the_reason(name):
     """Precision on the Dutch model cannot be stated honestly (too few affordable replicates;
     with referral the refit's priors no longer fit): off in the shipped files, and asking for it
@@ -161,8 +157,7 @@ def test_extends_merges_tables_and_replaces_arrays(tmp_path, base):
             ["unknown key 'interventons'", "did you mean 'interventions'"],
         ),
         (
-            '[[interventions]]\nkind = "combination"\n'
-            'steps = [{ kind = "referal", probability = 0.5 }]\n',
+            '[[interventions]]\nkind = "combination"\nsteps = [{ kind = "referal", probability = 0.5 }]\n',
             ["interventions.0.steps.0.kind", "did you mean 'referral'"],
         ),
         ('[roles]\nregistr = ["A"]\n', ["unknown key 'roles.registr'", "did you mean 'register'"]),
@@ -190,10 +185,7 @@ def test_extends_merges_tables_and_replaces_arrays(tmp_path, base):
             ["sweep.axes.0", "'start', 'stop' and 'num'"],
         ),
         (
-            REACH1
-            + "[precision]\nenabled = true\n"
-            + AXIS_M
-            + 'path = "interventions.0.multiplier"\nvalues = [1.0]\n',
+            REACH1 + "[precision]\nenabled = true\n" + AXIS_M + 'path = "interventions.0.multiplier"\nvalues = [1.0]\n',
             ["precision.enabled", "not available in a sweep"],
         ),
         (
@@ -201,8 +193,7 @@ def test_extends_merges_tables_and_replaces_arrays(tmp_path, base):
             ["interventions.0.to", "not a register"],
         ),
         (
-            '[[interventions]]\nkind = "chat_reach"\nmultiplier = 2.0\n'
-            'strata = { age = ["minor"] }\n',
+            '[[interventions]]\nkind = "chat_reach"\nmultiplier = 2.0\nstrata = { age = ["minor"] }\n',
             ["interventions.0.strata.age", "not stratified"],
         ),
         (
@@ -230,8 +221,11 @@ def test_extends_another_folder_keeps_the_bases_paths_relative_to_its_folder(tmp
     mine.mkdir()
     (shared / "table.csv").write_text("a,b,c,count\n1,0,0,10\n0,1,0,12\n1,1,0,3\n0,0,1,8\n")
     (shared / "model.toml").write_text('family = "loglinear"\ninteractions = []\n')
-    write(shared, "base.toml", 'name = "base"\n[data]\npath = "table.csv"\n'
-          '[model]\nspec = "model.toml"\n[roles]\nanonymous = ["c"]\n')
+    write(
+        shared,
+        "base.toml",
+        'name = "base"\n[data]\npath = "table.csv"\n[model]\nspec = "model.toml"\n[roles]\nanonymous = ["c"]\n',
+    )
     path = write(mine, "s.toml", 'extends = "../shared/base.toml"\nname = "s"\n' + REACH1)
     cfg, _, files = load_scenario(path)
     assert Path(cfg.data.path) == (shared / "table.csv").resolve()
@@ -263,18 +257,13 @@ def test_cli_bad_config_exit_code_two_and_nothing_written(tmp_path, base):
     path = write(
         tmp_path,
         "bad.toml",
-        'extends = "base.toml"\nname = "bad"\n[[interventions]]\n'
-        'kind = "chat_reach"\nmultipler = 2.0\n',
+        'extends = "base.toml"\nname = "bad"\n[[interventions]]\nkind = "chat_reach"\nmultipler = 2.0\n',
     )
     out = tmp_path / "out"
     result = runner.invoke(app, ["scenario", "run", str(path), "--out", str(out)])
     assert result.exit_code == 2, result.output
     text = result.stderr.strip()
-    assert (
-        len(text.splitlines()) == 1
-        and text.startswith("error:")
-        and "did you mean 'multiplier'" in text
-    )
+    assert len(text.splitlines()) == 1 and text.startswith("error:") and "did you mean 'multiplier'" in text
     assert not out.exists() and not list(tmp_path.glob(".out*"))
     result = runner.invoke(app, ["scenario", "run", str(tmp_path / "missing.toml")])
     assert result.exit_code == 2 and "no such file" in result.stderr

@@ -79,9 +79,7 @@ def test_expected_registrations_match_a_direct_monte_carlo(
     classes, weights, dependence, chat_mult, care_mult, referral
 ):
     n = 200_000
-    pop = simulate_population(
-        n, classes, class_weights=weights, dependence=dependence, list_names=list(LISTS), seed=11
-    )
+    pop = simulate_population(n, classes, class_weights=weights, dependence=dependence, list_names=list(LISTS), seed=11)
     per_class = np.array([class_probs(p, dependence) for p in classes])
     # the cap must not bind for any class (person-type level and person level then agree exactly)
     for bit, mult in ((1, chat_mult), (2, care_mult)):
@@ -97,9 +95,7 @@ def test_expected_registrations_match_a_direct_monte_carlo(
         {"kind": "referral", "probability": referral, "to": "police"},
     ]
     expected = fw.forward(draws, steps)
-    mc = direct_monte_carlo(
-        pop.records, per_class, chat_mult=chat_mult, care_mult=care_mult, referral=referral, seed=5
-    )
+    mc = direct_monte_carlo(pop.records, per_class, chat_mult=chat_mult, care_mult=care_mult, referral=referral, seed=5)
     sds = {}
     for key, count in mc.items():
         e = float(expected[key].values[0])
@@ -123,9 +119,7 @@ def test_outcomes_add_up(tmp_path):
     assert (ds["registered"] <= ds["reached_any"] * (1 + 1e-12)).all()
     assert (ds["chat_not_registered"] <= ds["reached_chat"] * (1 + 1e-12)).all()
     union = ds["registered"] + ds["chat_not_registered"]
-    assert np.allclose(
-        union, ds["reached_any"], rtol=1e-12
-    )  # only register lists and the chat here
+    assert np.allclose(union, ds["reached_any"], rtol=1e-12)  # only register lists and the chat here
 
 
 def test_predictive_mode_is_exact_for_no_change_and_centred_on_the_expectation():
@@ -133,13 +127,9 @@ def test_predictive_mode_is_exact_for_no_change_and_centred_on_the_expectation()
     steps = [{"kind": "chat_reach", "multiplier": 1.0}]
     pred = scenario_outcomes(d, steps, mode="predictive", seed=3)
     for name in fw.OUTCOMES:
-        assert np.array_equal(
-            pred[name].sel(variant="scenario"), pred[name].sel(variant="baseline")
-        )
+        assert np.array_equal(pred[name].sel(variant="scenario"), pred[name].sel(variant="baseline"))
     steps = [{"kind": "chat_reach", "multiplier": 2.0}]
-    pred = scenario_outcomes(d, steps, mode="predictive", seed=3)["reached_chat"].sel(
-        variant="scenario"
-    )
+    pred = scenario_outcomes(d, steps, mode="predictive", seed=3)["reached_chat"].sel(variant="scenario")
     expd = scenario_outcomes(d, steps)["reached_chat"].sel(variant="scenario")
     diff = (pred - expd).values
     assert abs(diff.mean()) < MC_SDS * diff.std() / np.sqrt(diff.size)
@@ -149,17 +139,11 @@ def test_predictive_mode_is_exact_for_no_change_and_centred_on_the_expectation()
 def test_summaries_use_the_project_interval_and_give_strata_margins_and_total():
     for func in (fw.summarise_outcomes, fw.summary_stats):
         assert inspect.signature(func).parameters["prob"].default == INTERVAL_PROB
-    d = fake_capture_draws(
-        300, strata={"age": ["adult", "minor"], "year": ["2020", "2021"]}, seed=2
-    )
-    frame = summarise_outcomes(
-        scenario_outcomes(d, [{"kind": "chat_reach", "multiplier": 2.0}]), by=["year"]
-    )
+    d = fake_capture_draws(300, strata={"age": ["adult", "minor"], "year": ["2020", "2021"]}, seed=2)
+    frame = summarise_outcomes(scenario_outcomes(d, [{"kind": "chat_reach", "multiplier": 2.0}]), by=["year"])
     strata = set(frame["stratum"])
     assert {"total", "year=2020", "year=2021", "adult|2020", "minor|2021"} <= strata
-    row = frame.query("quantity == 'hidden' and variant == 'baseline' and stratum == 'total'").iloc[
-        0
-    ]
+    row = frame.query("quantity == 'hidden' and variant == 'baseline' and stratum == 'total'").iloc[0]
     total = (d.N * d.pattern_prob.isel(pattern_full=0)).sum(["age", "year"]).values
     lo, hi = np.quantile(total, [0.025, 0.975])
     assert row["lower"] == pytest.approx(lo) and row["upper"] == pytest.approx(hi)

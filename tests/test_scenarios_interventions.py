@@ -67,15 +67,11 @@ NO_CHANGE = [
 ]
 
 
-@pytest.mark.parametrize(
-    "steps", NO_CHANGE[:5], ids=["none", "reach1", "referral0", "detect1", "combo"]
-)
+@pytest.mark.parametrize("steps", NO_CHANGE[:5], ids=["none", "reach1", "referral0", "detect1", "combo"])
 def test_a_scenario_that_changes_nothing_reproduces_the_baseline_exactly(draws, steps):
     ds = scenario_outcomes(draws, steps)
     for name in ("reached_chat", "registered", "reached_any", "hidden", "chat_not_registered"):
-        assert np.array_equal(
-            ds[name].sel(variant="scenario").values, ds[name].sel(variant="baseline").values
-        )
+        assert np.array_equal(ds[name].sel(variant="scenario").values, ds[name].sel(variant="baseline").values)
         assert not ds[name].sel(variant="change").values.any()
     assert np.array_equal(prob_of(apply(draws, steps)), prob_of(draws))
 
@@ -140,9 +136,7 @@ def test_referral_moves_the_share_of_unregistered_chat_contacts(draws):
 def test_register_detection_multiplies_one_list_given_the_others(draws):
     police = Layout.of(draws).bit("police")
     new = prob_of(apply(draws, [{"kind": "register_detection", "multipliers": {"police": 1.5}}]))
-    assert np.allclose(
-        cond_on(new, police), np.minimum(1.0, 1.5 * cond_on(prob_of(draws), police)), rtol=FP
-    )
+    assert np.allclose(cond_on(new, police), np.minimum(1.0, 1.5 * cond_on(prob_of(draws), police)), rtol=FP)
 
 
 def test_combination_is_its_steps_and_findability_steps_commute(draws):
@@ -160,15 +154,11 @@ def test_one_list_fast_path_matches_the_general_rule(draws):
     prob = prob_of(draws)
     m = np.array([[1.7, 1.0], [0.4, 3.0]])  # per (age, year)
     for bit in (1, 2, 4):
-        assert np.allclose(
-            _boost_one(prob, bit, m), _boost_many(prob, [(bit, m)]), rtol=0, atol=1e-15
-        )
+        assert np.allclose(_boost_one(prob, bit, m), _boost_many(prob, [(bit, m)]), rtol=0, atol=1e-15)
 
 
 def test_steps_limited_to_strata_leave_the_others_alone(draws):
-    new = prob_of(
-        apply(draws, [{"kind": "chat_reach", "multiplier": 2.0, "strata": {"age": ["minor"]}}])
-    )
+    new = prob_of(apply(draws, [{"kind": "chat_reach", "multiplier": 2.0, "strata": {"age": ["minor"]}}]))
     base = prob_of(draws)
     assert np.array_equal(new[:, 0], base[:, 0])  # adults
     assert not np.allclose(new[:, 1], base[:, 1])  # minors
@@ -236,9 +226,7 @@ def test_chat_interventions_need_an_anonymous_list():
 
 
 def test_registry_is_closed_and_documented():
-    assert set(REGISTRY) == {
-        "chat_reach", "register_detection", "referral", "targeted_outreach", "combination"
-    }
+    assert set(REGISTRY) == {"chat_reach", "register_detection", "referral", "targeted_outreach", "combination"}
     for kind, entry in REGISTRY.items():
         assert entry.changes and entry.model.__doc__, kind
 
@@ -260,17 +248,13 @@ def posteriors(draw):
     prob /= prob.sum(-1, keepdims=True)
     n = rng.integers(1, 100_000, size=(n_draws, n_strata)).astype(float)
     lists = [f"L{i}" for i in range(k - 1)] + ["chat"]
-    return capture_draws(
-        n, prob, lists, anonymous=("chat",), strata={"s": [f"s{i}" for i in range(n_strata)]}
-    )
+    return capture_draws(n, prob, lists, anonymous=("chat",), strata={"s": [f"s{i}" for i in range(n_strata)]})
 
 
 extra_steps = st.lists(
     st.one_of(
         st.builds(lambda r: {"kind": "referral", "probability": r, "to": "L0"}, st.floats(0, 1)),
-        st.builds(
-            lambda m: {"kind": "register_detection", "multipliers": {"L0": m}}, st.floats(0, 5)
-        ),
+        st.builds(lambda m: {"kind": "register_detection", "multipliers": {"L0": m}}, st.floats(0, 5)),
     ),
     max_size=2,
 )
@@ -308,7 +292,5 @@ def test_more_referral_never_lowers_registrations_and_nothing_leaks(d, r1, r2, m
         )
         prob = apply_plan(engine.prob, compile_plan(steps, engine.layout))
         assert (prob >= -1e-15).all() and np.allclose(prob.sum(-1), 1.0, atol=1e-12)
-        regs.append(
-            engine.evaluate(compile_plan(steps, engine.layout))[engine.outcomes.index("registered")]
-        )
+        regs.append(engine.evaluate(compile_plan(steps, engine.layout))[engine.outcomes.index("registered")])
     assert (regs[1] >= regs[0] - 1e-9 * np.maximum(1.0, regs[0])).all()

@@ -29,8 +29,12 @@ from hiddenvictims.scenarios.vulnerable import (
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
-DUTCH = ["chat-twice-findable.toml", "chat-referral.toml", "chat-findable-and-referral.toml",
-         "chat-parental-outreach.toml"]
+DUTCH = [
+    "chat-twice-findable.toml",
+    "chat-referral.toml",
+    "chat-findable-and-referral.toml",
+    "chat-parental-outreach.toml",
+]
 
 
 # ----------------------------------------------------------------------------- Monte Carlo
@@ -61,8 +65,7 @@ def test_predicted_newly_reached_and_registered_match_a_person_by_person_monte_c
     cells, mc = [], {}
     for name, (n, p_chat, p_reg) in groups.items():
         hc, hr, chat, reg = _simulate(rng, n, p_chat, p_reg, v)
-        cells.append([np.sum(~chat & ~reg), np.sum(chat & ~reg), np.sum(~chat & reg),
-                      np.sum(chat & reg)])
+        cells.append([np.sum(~chat & ~reg), np.sum(chat & ~reg), np.sum(~chat & reg), np.sum(chat & reg)])
         # the scenario, person by person: extra hazard (k - 1) h for the not yet found
         new_chat = ~chat & (rng.uniform(size=n) < -np.expm1(-(kc - 1) * hc))
         new_reg = ~reg & (rng.uniform(size=n) < -np.expm1(-(kr - 1) * hr))
@@ -70,8 +73,7 @@ def test_predicted_newly_reached_and_registered_match_a_person_by_person_monte_c
         referred = chat2 & ~reg2 & (rng.uniform(size=n) < r)
         reg2 = reg2 | referred
         mc[name] = (new_chat.sum(), (reg2 & ~reg).sum(), n)
-    people = pp.PeopleDraws(np.array(cells, dtype=float).T[:, None, :],
-                            {"group": tuple(groups)})
+    people = pp.PeopleDraws(np.array(cells, dtype=float).T[:, None, :], {"group": tuple(groups)})
     plan = pp.PeoplePlan(chat=kc, register=kr, referral=r, heterogeneity=v)
     base, scen = pp.evaluate(people, None), pp.evaluate(people, plan)
     for j, name in enumerate(groups):
@@ -119,8 +121,14 @@ def test_observed_quantities_carry_no_interval(name, fake_baseline, tmp_path):
     prep = prepare(SCENARIOS / name)
     out = run_people(prep, tmp_path / "r", baseline=fake_baseline)
     summary = json.loads((out / "summary.json").read_text())["rows"]
-    chat = [r for r in summary if r["quantity"] == "reached_chat" and r["variant"] == "baseline"
-            and r["age"] == "all" and r.get("group", "all") == "all"]
+    chat = [
+        r
+        for r in summary
+        if r["quantity"] == "reached_chat"
+        and r["variant"] == "baseline"
+        and r["age"] == "all"
+        and r.get("group", "all") == "all"
+    ]
     assert chat and all(r["observed"] and r["lower"] == r["upper"] == r["median"] for r in chat)
     total = next(r for r in chat if r["year"] == "all")
     assert total["median"] == 834 and total["period"] == "sum 2019-2021"
@@ -132,10 +140,17 @@ def test_observed_quantities_carry_no_interval(name, fake_baseline, tmp_path):
 
 
 def test_reports_and_charts_are_written_in_both_languages(fake_baseline, tmp_path):
-    out = run_people(prepare(SCENARIOS / "chat-parental-outreach.toml"), tmp_path / "p",
-                     baseline=fake_baseline)
-    for f in ("report.en.md", "report.nl.md", "change.en.png", "levels.nl.png", "groups.csv",
-              "groups_sensitivity.csv", "reach_heterogeneity.csv", "manifest.json"):
+    out = run_people(prepare(SCENARIOS / "chat-parental-outreach.toml"), tmp_path / "p", baseline=fake_baseline)
+    for f in (
+        "report.en.md",
+        "report.nl.md",
+        "change.en.png",
+        "levels.nl.png",
+        "groups.csv",
+        "groups_sensitivity.csv",
+        "reach_heterogeneity.csv",
+        "manifest.json",
+    ):
         assert (out / f).is_file(), f
     en = (out / "report.en.md").read_text()
     assert "exploited by parents" in en and "Sensitivity to representativeness" in en
@@ -150,8 +165,9 @@ def test_compiled_sweep_kernel_equals_the_numpy_forward_model(v):
     plans = [pp.PeoplePlan(chat=c, register=1.2, referral=0.25, heterogeneity=v) for c in chats]
     slow = pe.sweep_stats(people, pe.plans_for_cells(plans, people.shape))
     m = int(np.prod(people.shape))
-    fast = pe.sweep_stats_compiled(people, np.repeat(chats[:, None], m, 1),
-                                   np.full((7, m), 1.2), np.full((7, m), 0.25), v)
+    fast = pe.sweep_stats_compiled(
+        people, np.repeat(chats[:, None], m, 1), np.full((7, m), 1.2), np.full((7, m), 0.25), v
+    )
     np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-7)
 
 
@@ -176,24 +192,25 @@ def _baseline_folder(prep, folder: Path) -> Path:
     folder.mkdir(parents=True)
     post = fake_dutch_posterior(200, seed=9)
     post.to_netcdf(folder / "idata.nc", group="posterior", engine="h5netcdf")
-    run = {k: v for k, v in prep.cfg.model_dump(mode="json").items()
-           if k not in (*NOT_FIT_KEYS, *SCENARIO_ONLY)}
-    (folder / "manifest.json").write_text(json.dumps({
-        "config": {"run": run}, "data_hash": prep.table.data_hash(), "versions": versions()}))
+    run = {k: v for k, v in prep.cfg.model_dump(mode="json").items() if k not in (*NOT_FIT_KEYS, *SCENARIO_ONLY)}
+    (folder / "manifest.json").write_text(
+        json.dumps({"config": {"run": run}, "data_hash": prep.table.data_hash(), "versions": versions()})
+    )
     return folder
 
 
 def test_scenarios_reuse_a_matching_baseline_folder_and_say_why_not_otherwise(tmp_path):
     prep = prepare(SCENARIOS / "chat-twice-findable.toml")
     folder = _baseline_folder(prep, tmp_path / "base")
-    prep.cfg = prep.cfg.model_copy(update={"people": prep.cfg.people.model_copy(
-        update={"baseline_dir": str(folder)})})
+    prep.cfg = prep.cfg.model_copy(update={"people": prep.cfg.people.model_copy(update={"baseline_dir": str(folder)})})
     assert match(prep, folder) is None
     base = load_baseline(prep, fit=False)
     assert base.reused and base.people.n_draws == 200
     record = json.loads((folder / "manifest.json").read_text())
-    for key, value, says in (("data_hash", "0" * 64, "other data"),
-                             ("versions", {"hiddenvictims": "0.0.0"}, "hiddenvictims 0.0.0")):
+    for key, value, says in (
+        ("data_hash", "0" * 64, "other data"),
+        ("versions", {"hiddenvictims": "0.0.0"}, "hiddenvictims 0.0.0"),
+    ):
         other = tmp_path / f"other-{key}"
         shutil.copytree(folder, other)
         (other / "manifest.json").write_text(json.dumps({**record, key: value}))
@@ -234,8 +251,16 @@ def _frame(k, widths, covered=True):
     for r in range(k):
         for variant in ("baseline", "scenario"):
             w = widths[r] * (0.8 if variant == "scenario" else 1.0)
-            rows.append({"replicate": r, "variant": variant, "width": w, "relative_width": w / 1e3,
-                         "relative_error": 0.0, "covered": covered})
+            rows.append(
+                {
+                    "replicate": r,
+                    "variant": variant,
+                    "width": w,
+                    "relative_width": w / 1e3,
+                    "relative_error": 0.0,
+                    "covered": covered,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -278,12 +303,13 @@ def test_a_dutch_sweep_reuses_the_baseline_and_writes_heatmaps_with_uncertainty(
         f'[people]\nbaseline_dir = "{base_folder}"\n'
         '[[interventions]]\nkind = "chat_reach"\nmultiplier = 1.0\n'
         '[[interventions]]\nkind = "referral"\nprobability = 0.0\n'
-        '[sweep]\nworkers = 0\n'
+        "[sweep]\nworkers = 0\n"
         '[[sweep.axes]]\nname = "reach"\npath = "interventions.0.multiplier"\n'
-        'values = [1.0, 2.0, 3.0]\n'
+        "values = [1.0, 2.0, 3.0]\n"
         '[[sweep.axes]]\nname = "referral"\npath = "interventions.1.probability"\n'
-        'values = [0.0, 0.5]\n'
-        '[output]\nlanguages = ["en"]\n')
+        "values = [0.0, 0.5]\n"
+        '[output]\nlanguages = ["en"]\n'
+    )
     _baseline_folder(prepare(sweep), base_folder)
     out = run_scenario(sweep, out=tmp_path / "out")
     manifest = json.loads((out / "manifest.json").read_text())
@@ -291,8 +317,7 @@ def test_a_dutch_sweep_reuses_the_baseline_and_writes_heatmaps_with_uncertainty(
     ds = xr.open_dataset(out / "sweep.nc", engine="h5netcdf")
     hidden = ds["hidden_change"].sel(stratum="total", stat="median").values
     assert hidden[0, 0] == 0 and np.all(np.diff(hidden[:, 0]) < 0)  # more reach, fewer hidden
-    assert np.all(ds["not_registered_change"].sel(stratum="total", stat="median").values[:, 1]
-                  < 0)
+    assert np.all(ds["not_registered_change"].sel(stratum="total", stat="median").values[:, 1] < 0)
     assert (out / "heatmap_hidden.en.png").is_file() and (out / "report.en.md").is_file()
     ds.close()
 
@@ -303,8 +328,7 @@ def test_capture_probabilities_of_the_synthesis_model_are_used_when_present():
     post = fake_dutch_posterior(100, seed=3)
     derived = pp.from_posterior(post)
     assert derived.derived_probabilities and derived.scale is None
-    same = post.assign(p_register=post["N_registered"] / post["N"],
-                       p_chat=post["N_anonymous"] / post["N"])
+    same = post.assign(p_register=post["N_registered"] / post["N"], p_chat=post["N_anonymous"] / post["N"])
     given = pp.from_posterior(same)
     assert not given.derived_probabilities
     plan = pp.PeoplePlan(chat=2.0)
@@ -320,12 +344,13 @@ def test_compare_of_dutch_scenarios_loads_the_baseline_once(tmp_path):
     shutil.copy(SCENARIOS / "netherlands-chat-only.toml", tmp_path)
     base_folder = tmp_path / "base"
     paths = []
-    for name, step in (("a", 'kind = "chat_reach"\nmultiplier = 2.0'),
-                       ("b", 'kind = "referral"\nprobability = 0.5')):
+    for name, step in (("a", 'kind = "chat_reach"\nmultiplier = 2.0'), ("b", 'kind = "referral"\nprobability = 0.5')):
         path = tmp_path / f"{name}.toml"
-        path.write_text(f'extends = "netherlands-chat-only.toml"\nname = "{name}"\n'
-                        f'[people]\nbaseline_dir = "{base_folder}"\n'
-                        f'[[interventions]]\n{step}\n[output]\nlanguages = ["en"]\n')
+        path.write_text(
+            f'extends = "netherlands-chat-only.toml"\nname = "{name}"\n'
+            f'[people]\nbaseline_dir = "{base_folder}"\n'
+            f'[[interventions]]\n{step}\n[output]\nlanguages = ["en"]\n'
+        )
         paths.append(path)
     _baseline_folder(prepare(paths[0]), base_folder)
     out = compare(paths, out=tmp_path / "cmp")

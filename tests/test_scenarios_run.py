@@ -117,8 +117,7 @@ def runs(configs, tmp_path_factory):
     done = {}
     for name in ("base", "null"):
         result = runner.invoke(
-            app, ["scenario", "run", str(configs / f"{name}.toml"), "--out", str(out / name),
-                  "--allow-unconverged"]
+            app, ["scenario", "run", str(configs / f"{name}.toml"), "--out", str(out / name), "--allow-unconverged"]
         )
         assert result.exit_code == 0, result.output
         done[name] = out / name
@@ -130,14 +129,8 @@ def test_a_scenario_that_changes_nothing_reproduces_the_baseline_run_exactly(run
     b = base[base["variant"] == "baseline"].reset_index(drop=True)
     for variant in ("baseline", "scenario"):
         s = null[null["variant"] == variant].reset_index(drop=True)
-        pd.testing.assert_frame_equal(
-            s.drop(columns="variant"), b.drop(columns="variant"), check_exact=True
-        )
-    assert (
-        (null.loc[null["variant"] == "change", ["mean", "median", "lower", "upper"]] == 0)
-        .all()
-        .all()
-    )
+        pd.testing.assert_frame_equal(s.drop(columns="variant"), b.drop(columns="variant"), check_exact=True)
+    assert (null.loc[null["variant"] == "change", ["mean", "median", "lower", "upper"]] == 0).all().all()
 
 
 def test_results_folder_and_manifest(runs, configs):
@@ -171,9 +164,7 @@ def test_results_folder_and_manifest(runs, configs):
 
 
 def test_existing_results_are_not_overwritten_without_force(runs, configs):
-    result = runner.invoke(
-        app, ["scenario", "run", str(configs / "null.toml"), "--out", str(runs["null"])]
-    )
+    result = runner.invoke(app, ["scenario", "run", str(configs / "null.toml"), "--out", str(runs["null"])])
     assert result.exit_code == 2 and "--force" in result.stderr
 
 
@@ -203,12 +194,8 @@ def test_compare_shares_the_fit_and_writes_a_table_and_plots(configs, tmp_path):
     record = json.loads((out / "compare.json").read_text())
     assert record["fits_shared"] is True
     table = pd.read_csv(out / "compare.csv")
-    med = table.query(
-        "quantity == 'registered' and variant == 'change' and stratum == 'all'"
-    ).set_index("scenario")
-    assert (
-        med.loc["changes nothing", "median"] == 0 and med.loc["findable and linked", "median"] > 0
-    )
+    med = table.query("quantity == 'registered' and variant == 'change' and stratum == 'all'").set_index("scenario")
+    assert med.loc["changes nothing", "median"] == 0 and med.loc["findable and linked", "median"] > 0
 
 
 def test_sweep_run_resumes_after_an_interruption(configs, tmp_path):
@@ -241,9 +228,7 @@ def test_sweep_run_resumes_after_an_interruption(configs, tmp_path):
     assert manifest["sweep"]["reused_chunks"] == 2 and manifest["sweep"]["computed_chunks"] == 1
     with xr.open_dataset(target / "sweep.nc", engine="h5netcdf") as ds:
         assert ds["hidden"].dims == ("reach", "referral", "stratum", "stat")
-        assert (
-            float(ds["registered_change"].sel(reach=1.0, referral=0.0, stat="median").item()) == 0.0
-        )
+        assert float(ds["registered_change"].sel(reach=1.0, referral=0.0, stat="median").item()) == 0.0
     # the same sweep from scratch gives the same numbers as the resumed one
     fresh = tmp_path / "fresh"
     run_scenario(configs / "sweep.toml", out=fresh)
@@ -272,10 +257,7 @@ def test_monitoring_precision_is_stated_with_its_replicates(configs, tmp_path):
     )
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(out / "precision.csv")
-    assert (
-        sorted(frame["variant"].unique()) == ["baseline", "scenario"]
-        and frame["replicate"].nunique() == 2
-    )
+    assert sorted(frame["variant"].unique()) == ["baseline", "scenario"] and frame["replicate"].nunique() == 2
     assert (frame["width"] > 0).all() and (frame["upper"] > frame["lower"]).all()
     record = json.loads((out / "summary.json").read_text())["precision"]
     assert record["replicates"] == 2 and record["interval_prob"] == 0.95

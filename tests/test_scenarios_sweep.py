@@ -27,9 +27,7 @@ GRID = Grid(
 
 @pytest.fixture(scope="module")
 def engine():
-    d = fake_capture_draws(
-        300, lists=("A", "B", "chat"), strata={"age": ["adult", "minor"]}, seed=5
-    )
+    d = fake_capture_draws(300, lists=("A", "B", "chat"), strata={"age": ["adult", "minor"]}, seed=5)
     return Engine.from_draws(d)
 
 
@@ -51,9 +49,7 @@ def test_sweep_dataset_has_a_dim_per_parameter_and_the_no_change_cell_is_the_bas
     registered = serial["registered_change"].sel(stratum="total", stat="median", reach=2.0).values
     assert (np.diff(registered) > 0).all()
     table = sweep_table(serial, ["hidden", "registered"])
-    assert len(table) == 12 * 2 * 2 * 3 and {"reach", "referral", "quantity", "variant"} <= set(
-        table.columns
-    )
+    assert len(table) == 12 * 2 * 2 * 3 and {"reach", "referral", "quantity", "variant"} <= set(table.columns)
 
 
 def test_dask_local_cluster_gives_identical_numbers(engine, serial):
@@ -76,9 +72,7 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_chunks(engine, se
     ck = Checkpoint(folder, "fp-1", n_chunks)
     ck.open()
     with pytest.raises(Stop):
-        run_grid(
-            engine, STEPS, GRID, chunk_size=5, workers=0, checkpoint=ck, on_chunk=stop_after_two
-        )
+        run_grid(engine, STEPS, GRID, chunk_size=5, workers=0, checkpoint=ck, on_chunk=stop_after_two)
     assert ck.done() == {0, 1}
     resumed, report = run_grid(
         engine,

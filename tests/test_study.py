@@ -94,11 +94,19 @@ def test_checkpoint_of_another_config_is_refused(tmp_path):
 
 
 def test_summary_coverage_and_bias_are_what_the_rows_say():
-    rows = pd.DataFrame({
-        "setting": ["a"] * 4, "model": ["m"] * 4, "n_true": [100] * 4,
-        "median": [90.0, 110.0, 100.0, 120.0], "lower": [80.0] * 4, "upper": [105.0] * 4,
-        "covered": [True, False, True, False], "seconds": [1.0] * 4, "max_rhat": [1.0] * 4,
-    })
+    rows = pd.DataFrame(
+        {
+            "setting": ["a"] * 4,
+            "model": ["m"] * 4,
+            "n_true": [100] * 4,
+            "median": [90.0, 110.0, 100.0, 120.0],
+            "lower": [80.0] * 4,
+            "upper": [105.0] * 4,
+            "covered": [True, False, True, False],
+            "seconds": [1.0] * 4,
+            "max_rhat": [1.0] * 4,
+        }
+    )
     s = summarise(rows)
     assert s["coverage"].item() == 0.5
     assert s["bias"].item() == pytest.approx(0.05)

@@ -64,8 +64,7 @@ def test_jax_log_density_equals_the_numpy_rows(prep):
     x = 0.5 * rng.standard_normal((5, layout.dim))
     data = prep.data.as_dict()
     rows = log_lik_rows(prep, x, prep.data)  # (5, R)
-    normal = np.concatenate([np.arange(b.start, b.stop) for n, b in layout.blocks.items()
-                             if n not in syn.BETA_PARAMS])
+    normal = np.concatenate([np.arange(b.start, b.stop) for n, b in layout.blocks.items() if n not in syn.BETA_PARAMS])
     for k in range(5):
         prior = -0.5 * np.sum(x[k, normal] ** 2)
         for name in syn.BETA_PARAMS:

@@ -25,15 +25,23 @@ def run_dir(tmp_path_factory):
     text = BASELINE.read_text()
     # A full warm-up (short ones leave the mass matrix unadapted, and every draw then builds
     # trajectories of up to 1,024 steps: slower than the long warm-up), few draws.
-    for old, new in (("draws = 5000", "draws = 200"), ("chains = 8", "chains = 4"),
-                     ("check_draws = 200", "check_draws = 100"), ("check_burn = 150", "check_burn = 100"),
-                     ('dir = "results/netherlands-baseline"', f'dir = "{out.as_posix()}"')):
+    for old, new in (
+        ("draws = 5000", "draws = 200"),
+        ("chains = 8", "chains = 4"),
+        ("check_draws = 200", "check_draws = 100"),
+        ("check_burn = 150", "check_burn = 100"),
+        ('dir = "results/netherlands-baseline"', f'dir = "{out.as_posix()}"'),
+    ):
         assert old in text
         text = text.replace(old, new)
     cfg = tmp / "nl.toml"
     cfg.write_text(text)
-    proc = subprocess.run([sys.executable, "-m", "hiddenvictims.cli", "run", str(cfg), *ALLOW],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hiddenvictims.cli", "run", str(cfg), *ALLOW],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out, proc
 
@@ -43,9 +51,22 @@ ALLOW = ["--allow-unconverged"]  # short chains
 
 def test_every_output_is_written(run_dir):
     out, proc = run_dir
-    for name in ("per_year.csv", "contributions.csv", "variants.csv", "report.en.html", "report.nl.html",
-                 "conflicts.csv", "sources.csv", "diagnostics.csv", "bounds.csv", "report.en.md", "report.nl.md",
-                 "idata.nc", "summary.json", "manifest.json"):
+    for name in (
+        "per_year.csv",
+        "contributions.csv",
+        "variants.csv",
+        "report.en.html",
+        "report.nl.html",
+        "conflicts.csv",
+        "sources.csv",
+        "diagnostics.csv",
+        "bounds.csv",
+        "report.en.md",
+        "report.nl.md",
+        "idata.nc",
+        "summary.json",
+        "manifest.json",
+    ):
         assert (out / name).exists(), name
     assert "What each source contributes" in proc.stdout
     manifest = json.loads((out / "manifest.json").read_text())
@@ -105,12 +126,18 @@ def test_a_shipped_scenario_runs_on_the_synthesis_and_reuses_its_folder(run_dir,
     shipped = (ROOT / "scenarios" / "chat-findable-and-referral.toml").read_text()
     assert 'extends = "netherlands-baseline.toml"' in shipped
     scenario = out.parent / "findable.toml"
-    scenario.write_text(shipped.replace('extends = "netherlands-baseline.toml"', 'extends = "nl.toml"')
-                        .replace('dir = "results/scenarios/chat-findable-and-referral"',
-                                 f'dir = "{(tmp_path / "scen").as_posix()}"')
-                        + f'\n[people]\nbaseline_dir = "{out.as_posix()}"\n')
-    proc = subprocess.run([sys.executable, "-m", "hiddenvictims.cli", "scenario", "run", str(scenario)],
-                          capture_output=True, text=True, timeout=600)
+    scenario.write_text(
+        shipped.replace('extends = "netherlands-baseline.toml"', 'extends = "nl.toml"').replace(
+            'dir = "results/scenarios/chat-findable-and-referral"', f'dir = "{(tmp_path / "scen").as_posix()}"'
+        )
+        + f'\n[people]\nbaseline_dir = "{out.as_posix()}"\n'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "hiddenvictims.cli", "scenario", "run", str(scenario)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "baseline posterior reused" in proc.stdout
     summary = pd.read_csv(tmp_path / "scen" / "summary.csv", dtype={"year": str})

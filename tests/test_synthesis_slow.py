@@ -52,8 +52,9 @@ def _fit_all(frames, leave_out=()):
 def test_synthesis_covers_the_truth_and_beats_chat_only(worlds):
     honest, _ = worlds
     preps, data, res = _fit_all([w.evidence for w in honest])
-    _, data_chat, res_chat = _fit_all([w.evidence for w in honest],
-                                      leave_out=("rapporteur_2010_2015", "rapporteur_2014_2018"))
+    _, data_chat, res_chat = _fit_all(
+        [w.evidence for w in honest], leave_out=("rapporteur_2010_2015", "rapporteur_2014_2018")
+    )
     lo, hi = interval_quantiles()
     rng = np.random.default_rng(1)
     covered, narrower = 0, 0

@@ -14,11 +14,18 @@ from hiddenvictims.data import benchmark_names, benchmark_path
 
 # n observed per table, from the benchmark README.
 N_OBSERVED = {
-    "uk_2013_6lists": 2744, "uk_2013_5lists": 2744, "uk_2013_4lists_noGP": 2428,
-    "netherlands_2010_2015_6lists": 8234, "netherlands_2010_2015_5lists": 8234,
-    "us_western_site_5lists": 345, "korea_palembang_3lists": 123, "artificial_3lists": 96,
-    "hiv_lazio_1990_4lists": 1896, "lesbian_allegheny_4lists": 2185,
-    "spina_bifida_ny_3lists": 621, "scotland_pwid_2006_4lists": 5670,
+    "uk_2013_6lists": 2744,
+    "uk_2013_5lists": 2744,
+    "uk_2013_4lists_noGP": 2428,
+    "netherlands_2010_2015_6lists": 8234,
+    "netherlands_2010_2015_5lists": 8234,
+    "us_western_site_5lists": 345,
+    "korea_palembang_3lists": 123,
+    "artificial_3lists": 96,
+    "hiv_lazio_1990_4lists": 1896,
+    "lesbian_allegheny_4lists": 2185,
+    "spina_bifida_ny_3lists": 621,
+    "scotland_pwid_2006_4lists": 5670,
 }
 
 

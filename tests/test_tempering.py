@@ -95,11 +95,18 @@ def test_ladder_and_respacing():
 # ---------------------------------------------------------------- the latent-class kernel
 def density_and_model(n_lists=4, n_classes=3, spec=None):
     spec = spec or LatentClassSpec(n_classes=n_classes, alpha_shape=0.5, capture_a=1.5)
-    pop = simulate_population(300, [[0.2, 0.3, 0.1, 0.25], [0.6, 0.5, 0.7, 0.4]],
-                              class_weights=[0.5, 0.5], seed=3)
+    pop = simulate_population(300, [[0.2, 0.3, 0.1, 0.25], [0.6, 0.5, 0.7, 0.4]], class_weights=[0.5, 0.5], seed=3)
     (data,) = model_data(pop.table, spec)
-    dens = LatentClassDensity(n_lists, n_classes, data["counts"], data["active"],
-                              spec.alpha_shape, spec.alpha_rate, spec.capture_a, spec.capture_b)
+    dens = LatentClassDensity(
+        n_lists,
+        n_classes,
+        data["counts"],
+        data["active"],
+        spec.alpha_shape,
+        spec.alpha_rate,
+        spec.capture_a,
+        spec.capture_b,
+    )
     model = build_model(n_lists, n_classes)
     with model:
         pm.set_data(data)

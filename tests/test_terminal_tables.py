@@ -23,11 +23,12 @@ def render(table) -> list[str]:
 def outcome_summary() -> pd.DataFrame:
     rows = []
     for q in OUTCOMES:
-        for variant, (m, lo, hi) in {"baseline": (46411, 27747.2, 76687.9),
-                                     "scenario": (45111, 26747.4, 75687),
-                                     "change": (-1276, -1377.5, -7.1)}.items():
-            rows.append({"quantity": q, "variant": variant, "stratum": "total", "median": m,
-                         "lower": lo, "upper": hi})
+        for variant, (m, lo, hi) in {
+            "baseline": (46411, 27747.2, 76687.9),
+            "scenario": (45111, 26747.4, 75687),
+            "change": (-1276, -1377.5, -7.1),
+        }.items():
+            rows.append({"quantity": q, "variant": variant, "stratum": "total", "median": m, "lower": lo, "upper": hi})
     return pd.DataFrame(rows)
 
 
@@ -62,6 +63,5 @@ def test_sweep_highlights_fit_80_columns_and_keep_their_headers():
     assert max(len(line) for line in lines) <= 80
     text = "\n".join(lines)
     assert "…" not in text
-    assert "chat_reach_multiplier" in text.replace("\n", "").replace("│", "").replace(" ", "") or (
-        "chat_reach" in text)
+    assert "chat_reach_multiplier" in text.replace("\n", "").replace("│", "").replace(" ", "") or ("chat_reach" in text)
     assert "outcome" in text and "still hidden" in text

@@ -15,8 +15,7 @@ from hiddenvictims.data import benchmark_path
 def test_every_variable_of_every_group_is_described(tmp_path):
     table = read_table(benchmark_path("korea_palembang_3lists"))
     hidden = np.random.default_rng(1).poisson(50, size=(2, 100))
-    estimate = make_estimate(family="loglinear", table=table, hidden=hidden, model={},
-                             sampler={}, seed=1)
+    estimate = make_estimate(family="loglinear", table=table, hidden=hidden, model={}, sampler={}, seed=1)
     save_estimate(estimate, tmp_path / "out")
     with h5netcdf.File(tmp_path / "out" / "idata.nc", "r") as f:
         seen = 0

@@ -35,9 +35,7 @@ def _options(
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Show the samplers' own log messages (PyMC, nutpie).")
     ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bars or progress lines.")
-    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or progress lines.")] = False,
 ) -> None:
     """Library chatter (PyMC's "Initializing NUTS ...") is hidden unless --verbose: the
     commands print their own progress (bars on a terminal, plain lines in logs; --quiet: none)
@@ -67,6 +65,7 @@ def _options(
     for name in ("pymc", "pytensor", "nutpie"):
         logging.getLogger(name).setLevel(level)
 
+
 DataArg = Annotated[
     Path,
     typer.Argument(
@@ -79,27 +78,31 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: same seed, sa
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")]
 AllowOpt = Annotated[
     bool,
-    typer.Option("--allow-unconverged", help="Exit 0 even when convergence checks fail "
-                 "(default: exit 3; the warnings are printed and in summary.json either way)."),
+    typer.Option(
+        "--allow-unconverged",
+        help="Exit 0 even when convergence checks fail "
+        "(default: exit 3; the warnings are printed and in summary.json either way).",
+    ),
 ]
-StrataOpt = Annotated[
-    list[str] | None, typer.Option("--strata", help="Column(s) that label strata (repeatable).")
-]
+StrataOpt = Annotated[list[str] | None, typer.Option("--strata", help="Column(s) that label strata (repeatable).")]
 FormatOpt = Annotated[str, typer.Option("--format", help="auto | patterns | records")]
 ListsOpt = Annotated[
     str | None,
-    typer.Option("--lists", help="List columns, comma-separated (A,B,C); required for one row "
-                 "per person."),
+    typer.Option("--lists", help="List columns, comma-separated (A,B,C); required for one row per person."),
 ]
 CountColOpt = Annotated[
     str | None,
-    typer.Option("--count-column", help="Column holding the number of people per row "
-                 "(default: the column named exactly 'count')."),
+    typer.Option(
+        "--count-column",
+        help="Column holding the number of people per row (default: the column named exactly 'count').",
+    ),
 ]
 CovariatesOpt = Annotated[
     str | None,
-    typer.Option("--covariates", help="Other columns to read past, comma-separated (never "
-                 "guessed: an undeclared column is an error)."),
+    typer.Option(
+        "--covariates",
+        help="Other columns to read past, comma-separated (never guessed: an undeclared column is an error).",
+    ),
 ]
 DrawsOpt = Annotated[int | None, typer.Option(help="Posterior draws per chain.")]
 TuneOpt = Annotated[int | None, typer.Option(help="Tuning steps per chain.")]
@@ -112,9 +115,16 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | None, force: bool,
-                  lists: str | None = None, count_column: str | None = None,
-                  covariates: str | None = None):
+def _read_checked(
+    data: Path,
+    fmt: str,
+    strata: list[str] | None,
+    out: Path | None,
+    force: bool,
+    lists: str | None = None,
+    count_column: str | None = None,
+    covariates: str | None = None,
+):
     """Validate the output folder and read the table; InputError on any problem."""
     if fmt not in ("auto", "patterns", "records"):
         raise InputError(f"--format must be auto, patterns or records, not '{fmt}'")
@@ -127,8 +137,12 @@ def _read_checked(data: Path, fmt: str, strata: list[str] | None, out: Path | No
     if out is not None:
         check_writable(out, force)
     return read_table(  # type: ignore[arg-type]
-        path, fmt=fmt, strata=strata or [], lists=parse_names(lists, "--lists"),
-        count_column=count_column, covariates=parse_names(covariates, "--covariates") or [],
+        path,
+        fmt=fmt,
+        strata=strata or [],
+        lists=parse_names(lists, "--lists"),
+        count_column=count_column,
+        covariates=parse_names(covariates, "--covariates") or [],
     )
 
 
@@ -148,8 +162,12 @@ def _sampler(seed: int, draws: int | None, tune: int | None, chains: int | None,
 def fit(
     data: DataArg,
     model: Annotated[
-        Path, typer.Option("--model", "-m", help="Model spec TOML, or a bundled model's name "
-                           "(independence, two-way, averaging, latent-class ...).")
+        Path,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model spec TOML, or a bundled model's name (independence, two-way, averaging, latent-class ...).",
+        ),
     ] = Path("independence"),
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder to write.")] = None,
     seed: SeedOpt = 20261125,
@@ -171,6 +189,7 @@ def fit(
         from .core.results import save_estimate
         from .core.spec import load_model_spec
         from .families import fit as fit_family  # PyMC and friends: only once the input is read
+
         spec = load_model_spec(model)
         sampler = _sampler(seed, draws, tune, chains, backend)
         estimate = fit_family(table, spec, sampler)
@@ -193,8 +212,12 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Override output.dir.")] = None,
     force: ForceOpt = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check the config, data and output folder; say what "
-                           "would run and how long it should take; fit nothing.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Check the config, data and output folder; say what "
+            "would run and how long it should take; fit nothing.",
+        ),
     ] = False,
     allow_unconverged: AllowOpt = False,
 ) -> None:
@@ -222,8 +245,12 @@ def compare(
     data: DataArg,
     model: Annotated[
         list[Path] | None,
-        typer.Option("--model", "-m", help="Model spec TOML (repeatable). Default: independence, "
-                     "two-way, averaging over decomposable graphs, latent classes."),
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model spec TOML (repeatable). Default: independence, "
+            "two-way, averaging over decomposable graphs, latent classes.",
+        ),
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for table, plot, manifest.")] = None,
     seed: SeedOpt = 20261125,
@@ -244,6 +271,7 @@ def compare(
         from .core.results import atomic_dir, versions, write_json
         from .families.compare import compare_models, default_specs, specs_from_files
         from .report.plots import plot_comparison
+
         specs = specs_from_files(model) if model else default_specs()
         sampler = _sampler(seed, draws, None, chains, backend)
         comparison = compare_models(table, specs, sampler)
@@ -259,12 +287,20 @@ def compare(
         with atomic_dir(out, force=force) as tmp:
             frame.to_csv(tmp / "compare.csv", index=False)
             plot_comparison(frame, tmp / "compare.png", title=data.name)
-            write_json(tmp / "compare.json", {"spread": comparison.spread_sentence(),
-                                               "rows": frame.to_dict(orient="records")})
-            write_json(tmp / "manifest.json", {
-                "data_source": str(data), "data_hash": table.data_hash(), "seed": seed,
-                "models": [{"label": label, **est.model} for label, est in comparison.estimates],
-                "sampler": sampler.model_dump(mode="json"), "versions": versions()})
+            write_json(
+                tmp / "compare.json", {"spread": comparison.spread_sentence(), "rows": frame.to_dict(orient="records")}
+            )
+            write_json(
+                tmp / "manifest.json",
+                {
+                    "data_source": str(data),
+                    "data_hash": table.data_hash(),
+                    "seed": seed,
+                    "models": [{"label": label, **est.model} for label, est in comparison.estimates],
+                    "sampler": sampler.model_dump(mode="json"),
+                    "versions": versions(),
+                },
+            )
         console.print(f"results written to {out}")
     from .core import gate
 
@@ -285,8 +321,7 @@ def datasets(
     for name in benchmark_names():
         t = read_table(benchmark_path(name))
         where = f"\n    {benchmark_path(name)}" if paths else f"  ({', '.join(t.lists)})"
-        console.print(f"  {name:30s} {t.n_lists} lists {t.n_observed:>6,} observed{where}",
-                      highlight=False)
+        console.print(f"  {name:30s} {t.n_lists} lists {t.n_observed:>6,} observed{where}", highlight=False)
     for kind, title in (("model", "models"), ("config", "configs")):
         console.print(f"[bold]{title}[/bold]")
         for name in bundled_names(kind):
@@ -310,8 +345,15 @@ def study(
     try:
         config = load_study(config_path)
         target = out or Path(config.out)
-        summary, seconds = run_study(config, target, scheduler=scheduler, workers=workers,
-                                     restart=restart, force=force, progress=sys.stderr.isatty())
+        summary, seconds = run_study(
+            config,
+            target,
+            scheduler=scheduler,
+            workers=workers,
+            restart=restart,
+            force=force,
+            progress=sys.stderr.isatty(),
+        )
     except InputError as exc:
         _fail(str(exc))
     Console().print(markdown_table(summary), soft_wrap=True)
@@ -345,9 +387,7 @@ def report(
 @app.command()
 def check(
     results: Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A results folder.")],
-    against: Annotated[
-        Path, typer.Option("--against", help="Baseline: a results folder or a baseline.json.")
-    ],
+    against: Annotated[Path, typer.Option("--against", help="Baseline: a results folder or a baseline.json.")],
     junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
     update: Annotated[
         bool, typer.Option("--update", help="Write RESULTS_DIR's quantities to the baseline.json.")
@@ -415,8 +455,9 @@ def run_cli(args: list[str] | None = None) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":
             exc.show()
         else:
-            err_console.print(f"[bold red]error:[/bold red] {exc.format_message()} (see --help)",
-                              highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/bold red] {exc.format_message()} (see --help)", highlight=False, soft_wrap=True
+            )
         return EXIT_INPUT
     except InputError as exc:
         err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
@@ -425,8 +466,11 @@ def run_cli(args: list[str] | None = None) -> int:
         err_console.print("interrupted: nothing was written", highlight=False)
         return EXIT_INTERRUPTED
     except MemoryError:
-        err_console.print("[bold red]error:[/bold red] out of memory: use a smaller model or "
-                          "fewer draws", highlight=False, soft_wrap=True)
+        err_console.print(
+            "[bold red]error:[/bold red] out of memory: use a smaller model or fewer draws",
+            highlight=False,
+            soft_wrap=True,
+        )
         return EXIT_INPUT
     except Exception as exc:  # noqa: BLE001 (the last resort: one line, not a traceback)
         if verbose:
@@ -434,7 +478,9 @@ def run_cli(args: list[str] | None = None) -> int:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         err_console.print(
             f"[bold red]error:[/bold red] {type(exc).__name__}: {first} ({REPORT_HINT})",
-            highlight=False, soft_wrap=True, markup=True,
+            highlight=False,
+            soft_wrap=True,
+            markup=True,
         )
         return EXIT_BUG
     finally:

@@ -65,8 +65,7 @@ def fit_seconds(spec, sampler) -> tuple[str, float]:
     start, per_step = COST.get(key, COST["loglinear"])
     cores = max(1, min(sampler.chains, sampler.cores or os.cpu_count() or 1))
     steps = sampler.chains * (sampler.tune + sampler.draws)
-    what = (f"fit {family}: {sampler.chains} chains x ({sampler.tune:,} tune + "
-            f"{sampler.draws:,} draws)")
+    what = f"fit {family}: {sampler.chains} chains x ({sampler.tune:,} tune + {sampler.draws:,} draws)"
     if family == "averaging":
         what = "fit averaging (exact posterior over decomposable graphs)"
     return what, start + steps / cores * per_step
@@ -75,9 +74,11 @@ def fit_seconds(spec, sampler) -> tuple[str, float]:
 def synthesis_fit_seconds(sampler) -> tuple[str, float]:
     """(description, expected seconds) of the synthesis' main fit (rule: :data:`SYNTHESIS_COST`)."""
     start, per_step = SYNTHESIS_COST
-    return (f"fit the evidence synthesis (JAX compile included): {sampler.chains} chains x "
-            f"({sampler.tune:,} tune + {sampler.draws:,} draws)",
-            start + sampler.chains * (sampler.tune + sampler.draws) * per_step)
+    return (
+        f"fit the evidence synthesis (JAX compile included): {sampler.chains} chains x "
+        f"({sampler.tune:,} tune + {sampler.draws:,} draws)",
+        start + sampler.chains * (sampler.tune + sampler.draws) * per_step,
+    )
 
 
 def baseline_fit_seconds(prep) -> tuple[str, float]:
@@ -110,8 +111,9 @@ def plan_run(path: Path, out: Path | None, force: bool) -> Plan:
         dutch_data(tuple(cfg.years))
         plan = Plan(f"{path}: {cfg.name}", target)
         plan.steps.append(fit_seconds(cfg.model, cfg.sampler))
-        plan.steps.append((f"prior sensitivity: {len(sensitivity_settings(cfg))} settings by "
-                           "reweighting (no refits)", 5.0))
+        plan.steps.append(
+            (f"prior sensitivity: {len(sensitivity_settings(cfg))} settings by reweighting (no refits)", 5.0)
+        )
         plan.steps.append(("tables, plot, reports (en, nl)", 5.0))
         return plan
     from .core.runconfig import load_run_config, load_spec, load_table, output_dir
@@ -120,8 +122,7 @@ def plan_run(path: Path, out: Path | None, force: bool) -> Plan:
     target = check_writable(output_dir(cfg, str(out) if out else None), force)
     table = load_table(cfg.data, path.parent)
     spec = load_spec(cfg.model, path.parent, str(path))
-    plan = Plan(f"{path}: {cfg.name} ({table.n_observed:,} observed on {table.n_lists} lists)",
-                target)
+    plan = Plan(f"{path}: {cfg.name} ({table.n_observed:,} observed on {table.n_lists} lists)", target)
     plan.steps.append(fit_seconds(spec, cfg.sampler))
     return plan
 
@@ -143,15 +144,18 @@ def _plan_synthesis(path: Path, out: Path | None, force: bool) -> Plan:
     start, per_step = SYNTHESIS_COST
     plan = Plan(f"{path}: {cfg.name}", target)
     plan.steps.append(synthesis_fit_seconds(s))
-    plan.steps.append((f"{n_checks} check fits: {s.chains} chains x ({s.check_burn:,} burn-in + {s.check_draws:,} "
-                       "draws) each, one evidence group left out or the estimates scaled",
-                       start + n_checks * s.chains * (s.check_burn + s.check_draws) * per_step))
+    plan.steps.append(
+        (
+            f"{n_checks} check fits: {s.chains} chains x ({s.check_burn:,} burn-in + {s.check_draws:,} "
+            "draws) each, one evidence group left out or the estimates scaled",
+            start + n_checks * s.chains * (s.check_burn + s.check_draws) * per_step,
+        )
+    )
     plan.steps.append(("tables, idata, reports and charts (en, nl)", SYNTHESIS_WRITE_SECONDS))
     return plan
 
 
-def _scenario_steps(prep, precision: bool | None,
-                    replicates: int | None) -> list[tuple[str, float]]:
+def _scenario_steps(prep, precision: bool | None, replicates: int | None) -> list[tuple[str, float]]:
     """Fit, scenario evaluation, precision refits (if on) or sweep cells of a prepared config."""
     from .scenarios.precision import unavailable
 
@@ -166,8 +170,12 @@ def _scenario_steps(prep, precision: bool | None,
         from .scenarios.sweep import Grid
 
         cells = Grid.from_section(cfg.sweep).n_cells
-        steps.append((f"sweep: {cells:,} cells x {draws:,} posterior draws x {strata} strata",
-                      cells * draws * strata * SECONDS_PER_CELL_DRAW_STRATUM))
+        steps.append(
+            (
+                f"sweep: {cells:,} cells x {draws:,} posterior draws x {strata} strata",
+                cells * draws * strata * SECONDS_PER_CELL_DRAW_STRATUM,
+            )
+        )
         return steps
     steps.append((f"scenario: {draws:,} posterior draws x {strata} strata", 2.0))
     enabled = cfg.precision.enabled if precision is None else precision
@@ -179,17 +187,23 @@ def _scenario_steps(prep, precision: bool | None,
     if enabled:
         p = cfg.precision
         n = replicates or p.replicates
-        refit = cfg.sampler.model_copy(update={"chains": p.chains, "draws": p.draws,
-                                               "tune": p.tune, "compile_mode": "c"})
+        refit = cfg.sampler.model_copy(
+            update={"chains": p.chains, "draws": p.draws, "tune": p.tune, "compile_mode": "c"}
+        )
         _, one = fit_seconds(prep.spec, refit)
         start = COST.get(f"{prep.spec.family}/c", COST["loglinear"])[0]
-        steps.append((f"monitoring precision: {n} replicates x 2 refits, {p.chains} chains x "
-                      f"({p.tune} + {p.draws})", start + 2 * n * (one - start)))
+        steps.append(
+            (
+                f"monitoring precision: {n} replicates x 2 refits, {p.chains} chains x ({p.tune} + {p.draws})",
+                start + 2 * n * (one - start),
+            )
+        )
     return steps
 
 
-def plan_scenario(path: Path, out: Path | None, force: bool, precision: bool | None = None,
-                  replicates: int | None = None) -> Plan:
+def plan_scenario(
+    path: Path, out: Path | None, force: bool, precision: bool | None = None, replicates: int | None = None
+) -> Plan:
     from .core.results import check_writable
     from .scenario_runner import default_out
     from .scenarios.pipeline import prepare
@@ -238,11 +252,15 @@ def _clock(seconds: float) -> str:
 def print_plan(plan: Plan, console) -> None:
     """The plan in plain lines (it is read, and it goes into logs)."""
     console.print(f"dry run: {plan.what}", highlight=False, markup=False, soft_wrap=True)
-    console.print("  config, data and output folder: OK (nothing fitted, nothing written)",
-                  highlight=False, markup=False)
+    console.print(
+        "  config, data and output folder: OK (nothing fitted, nothing written)", highlight=False, markup=False
+    )
     for what, seconds in plan.steps:
-        console.print(f"  - {what}: about {_clock(seconds)}", highlight=False, markup=False,
-                      soft_wrap=True)
-    console.print(f"  expected time: about {_clock(plan.seconds)} on a quiet 2-core machine "
-                  "(rule: hiddenvictims.dryrun)", highlight=False, markup=False, soft_wrap=True)
+        console.print(f"  - {what}: about {_clock(seconds)}", highlight=False, markup=False, soft_wrap=True)
+    console.print(
+        f"  expected time: about {_clock(plan.seconds)} on a quiet 2-core machine (rule: hiddenvictims.dryrun)",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
     console.print(f"  results folder: {plan.target}", highlight=False, markup=False, soft_wrap=True)

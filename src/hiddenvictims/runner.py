@@ -7,8 +7,9 @@ from pathlib import Path
 from rich.console import Console
 
 
-def run_config(path: str | Path, out: str | Path | None = None, force: bool = False,
-               console: Console | None = None) -> Path:
+def run_config(
+    path: str | Path, out: str | Path | None = None, force: bool = False, console: Console | None = None
+) -> Path:
     """Run the config at ``path``; returns the results folder. Raises InputError on bad input."""
     path = Path(path)
     kind = config_kind(path)
@@ -37,15 +38,15 @@ def run_config(path: str | Path, out: str | Path | None = None, force: bool = Fa
     estimate = fit_family(table, spec, cfg.sampler)
     if console is not None:
         print_estimate(estimate, console, title=cfg.name)
-    save_estimate(estimate, target, force=force, config={"run": cfg.model_dump(mode="json"),
-                                                          "config_file": str(path)})
+    save_estimate(estimate, target, force=force, config={"run": cfg.model_dump(mode="json"), "config_file": str(path)})
     if console is not None:
         console.print(f"results written to {target}")
     return target
 
 
-def run_netherlands(config_path: str | Path, out: str | Path | None = None, force: bool = False,
-                    console: Console | None = None) -> Path:
+def run_netherlands(
+    config_path: str | Path, out: str | Path | None = None, force: bool = False, console: Console | None = None
+) -> Path:
     """Run the Dutch baseline: fit, sensitivity, tables, plot and reports in one results folder."""
     from .core.results import check_writable
     from .report.netherlands import print_summary, write_outputs

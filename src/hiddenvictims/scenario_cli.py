@@ -28,22 +28,23 @@ scenario_app = typer.Typer(
 )
 _err = Console(stderr=True)
 
-ConfigArg = Annotated[
-    Path, typer.Argument(metavar="SCENARIO.toml", help="Scenario config (see scenarios/).")
-]
-OutOpt = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Results folder (default: output.dir).")
-]
+ConfigArg = Annotated[Path, typer.Argument(metavar="SCENARIO.toml", help="Scenario config (see scenarios/).")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default: output.dir).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")]
 DryRunOpt = Annotated[
     bool,
-    typer.Option("--dry-run", help="Check the config, data and output folder; say what would "
-                 "run and how long it should take; fit nothing."),
+    typer.Option(
+        "--dry-run",
+        help="Check the config, data and output folder; say what would run and how long it should take; fit nothing.",
+    ),
 ]
 AllowOpt = Annotated[
     bool,
-    typer.Option("--allow-unconverged", help="Exit 0 even when the fit's convergence checks "
-                 "fail (default: exit 3; warnings are printed and in summary.json either way)."),
+    typer.Option(
+        "--allow-unconverged",
+        help="Exit 0 even when the fit's convergence checks "
+        "fail (default: exit 3; warnings are printed and in summary.json either way).",
+    ),
 ]
 
 
@@ -65,9 +66,7 @@ def run_cmd(
             show_default=False,
         ),
     ] = None,
-    replicates: Annotated[
-        int | None, typer.Option(help="Precision replicates (default: the config's).", min=2)
-    ] = None,
+    replicates: Annotated[int | None, typer.Option(help="Precision replicates (default: the config's).", min=2)] = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -104,6 +103,7 @@ def run_cmd(
             print_plan(plan_scenario(path, out, force, precision, replicates), Console())
             return
         from .scenario_runner import run_scenario
+
         run_scenario(
             path,
             out=out,
@@ -125,9 +125,7 @@ def run_cmd(
 
 @scenario_app.command("compare")
 def compare_cmd(
-    configs: Annotated[
-        list[Path], typer.Argument(metavar="A.toml B.toml ...", help="Scenario configs.")
-    ],
+    configs: Annotated[list[Path], typer.Argument(metavar="A.toml B.toml ...", help="Scenario configs.")],
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Results folder (default: results/compare-A-B...)."),
@@ -148,6 +146,7 @@ def compare_cmd(
             print_plan(plan_compare(configs, out, force), Console())
             return
         from .scenario_runner import compare
+
         compare(configs, out=out, force=force, console=Console())
     except InputError as exc:
         _fail(str(exc))

@@ -68,11 +68,7 @@ class ScenarioResult:
 
 
 def default_out(prep: Prepared) -> Path:
-    return (
-        Path(prep.cfg.output.dir)
-        if prep.cfg.output.dir
-        else Path("results") / "scenarios" / prep.path.stem
-    )
+    return Path(prep.cfg.output.dir) if prep.cfg.output.dir else Path("results") / "scenarios" / prep.path.stem
 
 
 def notes_for(cfg: ScenarioConfig, estimate_notes: Sequence[str] = ()) -> list[str]:
@@ -103,9 +99,7 @@ def evaluate(
         source=prep.source,
     )
     summary = summarise_outcomes(ds, by=cfg.output.by)
-    result = ScenarioResult(
-        cfg.name, cfg, ds, summary, notes_for(cfg, fitted.estimate.notes), fitted
-    )
+    result = ScenarioResult(cfg.name, cfg, ds, summary, notes_for(cfg, fitted.estimate.notes), fitted)
     enabled = cfg.precision.enabled if precision is None else precision
     if enabled:
         sec = cfg.precision
@@ -192,9 +186,7 @@ def write_scenario(result: ScenarioResult, prep: Prepared, target: Path, force: 
             result.outcomes.to_netcdf(tmp / "outcomes.nc", engine="h5netcdf")
         if cfg.output.plots:
             for lang in cfg.output.languages:
-                report.plot_outcomes(
-                    result.summary, tmp / f"outcomes.{lang}.png", lang, title=cfg.name
-                )
+                report.plot_outcomes(result.summary, tmp / f"outcomes.{lang}.png", lang, title=cfg.name)
         from .report.html import write_reports
 
         write_reports(tmp)
@@ -214,8 +206,7 @@ def check_people_precision(prep: Prepared, precision: bool | None) -> None:
     if precision if precision is not None else prep.cfg.precision.enabled:
         from .scenarios.precision import people_precision_reason
 
-        raise InputError(f"{prep.source}: key 'precision.enabled': "
-                         f"{people_precision_reason(prep.cfg)}")
+        raise InputError(f"{prep.source}: key 'precision.enabled': {people_precision_reason(prep.cfg)}")
 
 
 def run_scenario(
@@ -242,8 +233,7 @@ def run_scenario(
         if is_people(prep):
             from .scenarios.people_sweep import run_people_sweep
 
-            return run_people_sweep(prep, target, force=force, workers=workers,
-                                    scheduler=scheduler, console=console)
+            return run_people_sweep(prep, target, force=force, workers=workers, scheduler=scheduler, console=console)
         return run_sweep(
             prep,
             target,
@@ -280,8 +270,7 @@ def print_result(result: ScenarioResult, console: Console) -> None:
     if result.precision is not None:
         p = precision_summary(result.precision, result.cfg.interventions)
         for reason in p["dropped"]:
-            console.print(f"[yellow]monitoring precision dropped:[/yellow] {reason}",
-                          soft_wrap=True)
+            console.print(f"[yellow]monitoring precision dropped:[/yellow] {reason}", soft_wrap=True)
         variants = [v for v in ("baseline", "scenario") if v in p]
         if variants:
             t = Table(
@@ -293,15 +282,17 @@ def print_result(result: ScenarioResult, console: Console) -> None:
                 t.add_column(col, justify="left" if col == "variant" else "right")
             for variant in variants:
                 v = p[variant]
-                t.add_row(variant, f"{v['median_width']:,.0f}",
-                          f"{v['mc_se_median_width'] or 0:,.0f}",
-                          f"{v['width_q25']:,.0f} – {v['width_q75']:,.0f}",
-                          f"{100 * v['coverage']:.0f}% (s.e. {100 * v['coverage_se']:.0f})")
+                t.add_row(
+                    variant,
+                    f"{v['median_width']:,.0f}",
+                    f"{v['mc_se_median_width'] or 0:,.0f}",
+                    f"{v['width_q25']:,.0f} – {v['width_q75']:,.0f}",
+                    f"{100 * v['coverage']:.0f}% (s.e. {100 * v['coverage_se']:.0f})",
+                )
             console.print(t)
         if "width_ratio" in p:
             r = p["width_ratio"]
-            console.print(f"width scenario / baseline, median: {r['median']:.2f} "
-                          f"(MC s.e. {r['mc_se'] or 0:.2f})")
+            console.print(f"width scenario / baseline, median: {r['median']:.2f} (MC s.e. {r['mc_se'] or 0:.2f})")
         for warning in p["warnings"]:
             console.print(f"[bold yellow]warning:[/bold yellow] {warning}", soft_wrap=True)
     for note in result.notes:
@@ -327,8 +318,7 @@ def _rich(frame: pd.DataFrame, title: str, labels: int = 1):
 
     t = Table(title=title, title_justify="left")
     for i, col in enumerate(frame.columns):
-        t.add_column(str(col), justify="left" if i < labels else "right", no_wrap=i >= labels,
-                     overflow="fold")
+        t.add_column(str(col), justify="left" if i < labels else "right", no_wrap=i >= labels, overflow="fold")
     for row in frame.itertuples(index=False):
         t.add_row(*[cell(v) for v in row])
     return t
@@ -368,9 +358,7 @@ def run_sweep(
     assert cfg.sweep is not None
     grid = Grid.from_section(cfg.sweep)
     n_chunks = -(-grid.n_cells // cfg.sweep.chunk_size)
-    checkpoint = Checkpoint(
-        target.with_name(target.name + ".partial"), sweep_fingerprint(prep, grid), n_chunks
-    )
+    checkpoint = Checkpoint(target.with_name(target.name + ".partial"), sweep_fingerprint(prep, grid), n_chunks)
     capture_file = checkpoint.folder / "capture.nc"
     fit_file = checkpoint.folder / "fit.json"
     existed = checkpoint.folder.exists() and not restart
@@ -381,9 +369,7 @@ def run_sweep(
             fit_info = json.loads(fit_file.read_text())
             gate.record("fit", fit_info.get("warnings", []))
             if console is not None:
-                console.print(
-                    f"resuming the sweep from {checkpoint.folder} (posterior draws reused)"
-                )
+                console.print(f"resuming the sweep from {checkpoint.folder} (posterior draws reused)")
         else:
             fitted = fit_capture(prep)
             draws = fitted.draws
@@ -521,8 +507,7 @@ def compare(
         return compare_people(preps, names, target, force=force, console=console)
     cache = {} if cache is None else cache
     results = {
-        name: evaluate(prep, fit_capture(prep, cache), precision=False)
-        for name, prep in zip(names, preps, strict=True)
+        name: evaluate(prep, fit_capture(prep, cache), precision=False) for name, prep in zip(names, preps, strict=True)
     }
     summaries = {name: r.summary for name, r in results.items()}
     long = pd.concat([s.assign(scenario=name) for name, s in summaries.items()], ignore_index=True)
@@ -546,9 +531,7 @@ def compare(
             {
                 "kind": "compare",
                 "configs": [
-                    manifest(
-                        p, results[n].fitted.estimate.family, capture_hash(results[n].fitted.draws)
-                    )
+                    manifest(p, results[n].fitted.estimate.family, capture_hash(results[n].fitted.draws))
                     for n, p in zip(names, preps, strict=True)
                 ],
                 "versions": versions(),

@@ -38,8 +38,18 @@ from .core.errors import InputError
 
 ModelName = Literal["independence", "two-way", "averaging", "latent-class", "anonymous"]
 ROW_COLUMNS = [
-    "setting", "replicate", "model", "n_true", "n_observed", "median", "lower", "upper",
-    "covered", "seconds", "max_rhat", "warnings",
+    "setting",
+    "replicate",
+    "model",
+    "n_true",
+    "n_observed",
+    "median",
+    "lower",
+    "upper",
+    "covered",
+    "seconds",
+    "max_rhat",
+    "warnings",
 ]
 
 
@@ -113,11 +123,7 @@ class StudyConfig(Strict):
 
     def tasks(self) -> list[tuple[int, int]]:
         """(setting index, replicate) of every replicate, in a fixed order."""
-        return [
-            (i, r)
-            for i, s in enumerate(self.settings)
-            for r in range(s.replicates or self.replicates)
-        ]
+        return [(i, r) for i, s in enumerate(self.settings) for r in range(s.replicates or self.replicates)]
 
 
 # ---------------------------------------------------------------------------- one replicate
@@ -167,8 +173,12 @@ def run_replicate(config: StudyConfig, index: int, replicate: int) -> pd.DataFra
         seed=seed,
     )
     base = SamplerSettings(
-        draws=config.sampler.draws, tune=config.sampler.tune, chains=config.sampler.chains,
-        cores=1, seed=seed % 2**31, backend="auto",
+        draws=config.sampler.draws,
+        tune=config.sampler.tune,
+        chains=config.sampler.chains,
+        cores=1,
+        seed=seed % 2**31,
+        backend="auto",
     )
     rows = []
     for name in setting.models:
@@ -231,9 +241,7 @@ class Checkpoint:
         if self.root.exists():
             known = json.loads(index.read_text()).get("fingerprint") if index.exists() else None
             if known != self.fingerprint:
-                raise InputError(
-                    f"{self.root}: checkpoint of a different study config; use --restart"
-                )
+                raise InputError(f"{self.root}: checkpoint of a different study config; use --restart")
             return
         (self.root / "replicates").mkdir(parents=True)
         index.write_text(json.dumps({"fingerprint": self.fingerprint}) + "\n")
@@ -317,9 +325,13 @@ def run_study(
 
         write_json(
             tmp / "manifest.json",
-            {"config": config.model_dump(mode="json"), "fingerprint": config_hash(config),
-             "replicates": len(rows), "seconds_this_run": round(seconds, 1),
-             "versions": versions()},
+            {
+                "config": config.model_dump(mode="json"),
+                "fingerprint": config_hash(config),
+                "replicates": len(rows),
+                "seconds_this_run": round(seconds, 1),
+                "versions": versions(),
+            },
         )
     import shutil
 
@@ -356,8 +368,7 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
 def markdown_table(summary: pd.DataFrame) -> str:
     pct = int(round(100 * INTERVAL_PROB))
     lines = [
-        f"| setting | model | replicates | bias of median | {pct}% coverage | width / N "
-        "| s per fit | R-hat > 1.01 |",
+        f"| setting | model | replicates | bias of median | {pct}% coverage | width / N | s per fit | R-hat > 1.01 |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in summary.itertuples():

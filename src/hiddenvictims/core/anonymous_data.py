@@ -127,8 +127,7 @@ class AnonymousData:
         """SHA-256 of every array (NaN included): identifies the data in manifests."""
         digest = hashlib.sha256()
         src = self.anonymous
-        for arr in (self.linked, self.linked_pooled, src.totals, src.pooled_totals,
-                    src.known_low, src.known_high):
+        for arr in (self.linked, self.linked_pooled, src.totals, src.pooled_totals, src.known_low, src.known_high):
             digest.update(b"|" if arr is None else arr.to_dataframe(name="v").to_csv().encode())
         digest.update(f"{self.lists}{self.group_dim}{src.known_kind}".encode())
         return digest.hexdigest()
@@ -188,13 +187,22 @@ class AnonymousData:
         if exact and np.any(known & (lo != hi)):
             raise InputError(f"{self.source}: an exact (linked) known-elsewhere count must have low == high")
         obs = {
-            "reg_n": np.nan_to_num(reg), "reg_w": reg_w, "regp_n": np.nan_to_num(regp), "regp_w": regp_w,
-            "chat_T": np.nan_to_num(chat), "chat_w": chat_w, "chatp_T": np.nan_to_num(chatp), "chatp_w": chatp_w,
+            "reg_n": np.nan_to_num(reg),
+            "reg_w": reg_w,
+            "regp_n": np.nan_to_num(regp),
+            "regp_w": regp_w,
+            "chat_T": np.nan_to_num(chat),
+            "chat_w": chat_w,
+            "chatp_T": np.nan_to_num(chatp),
+            "chatp_w": chatp_w,
             "kex": np.nan_to_num(lo) if exact else np.zeros(n_units),
             "kex_w": (known & exact).astype(float),
-            "kmis_lo": np.nan_to_num(lo), "kmis_hi": np.nan_to_num(hi),
-            "kmis_T": np.nan_to_num(total_known), "kmis_w": (known & (not exact)).astype(float),
-            "link_y": np.nan_to_num(link), "link_w": link_w.astype(float),
+            "kmis_lo": np.nan_to_num(lo),
+            "kmis_hi": np.nan_to_num(hi),
+            "kmis_T": np.nan_to_num(total_known),
+            "kmis_w": (known & (not exact)).astype(float),
+            "link_y": np.nan_to_num(link),
+            "link_w": link_w.astype(float),
         }
         return obs, notes
 
@@ -271,8 +279,9 @@ def from_table(
         known_kind="linked",
         compared_to=tuple(keep),
     )
-    data = AnonymousData(linked_lists=tuple(keep), linked=linked_da, anonymous=src,
-                         source=f"{table.source} ({anonymous} anonymised)")
+    data = AnonymousData(
+        linked_lists=tuple(keep), linked=linked_da, anonymous=src, source=f"{table.source} ({anonymous} anonymised)"
+    )
     return data, total, known
 
 
@@ -293,6 +302,7 @@ def two_source(
     linked = reg.expand_dims({PATTERN_DIM: ["1"]}, axis=-1)
     totals = strata_array(chat_total, strata, chat_name)
     kn = None if known is None else strata_array(known, strata, "known")
-    src = AnonymousSource(name=chat_name, totals=totals, known_low=kn, known_high=kn,
-                          known_kind=known_kind, compared_to=(register_name,))
+    src = AnonymousSource(
+        name=chat_name, totals=totals, known_low=kn, known_high=kn, known_kind=known_kind, compared_to=(register_name,)
+    )
     return AnonymousData(linked_lists=(register_name,), linked=linked, anonymous=src, source=source)

@@ -93,9 +93,7 @@ def from_loglinear(estimate, register: tuple[str, ...] | None = None) -> Capture
     prob /= prob.sum(axis=-1, keepdims=True)
     strata_shape = table.strata_shape()
     prob = prob.reshape(chains * draws, *strata_shape, 2**table.n_lists)
-    n = estimate.posterior["N"].transpose("chain", "draw", *table.strata).values.reshape(
-        chains * draws, *strata_shape
-    )
+    n = estimate.posterior["N"].transpose("chain", "draw", *table.strata).values.reshape(chains * draws, *strata_shape)
     coords = {SAMPLE_DIM: np.arange(chains * draws), **table.strata_coords()}
     return CaptureDraws(
         N=xr.DataArray(n, dims=(SAMPLE_DIM, *table.strata), coords=coords),

@@ -53,10 +53,7 @@ STATUS_TEXT = {
     0: "the maximum-likelihood estimate exists and every remaining parameter is identifiable",
     1: "the extended maximum-likelihood estimate does not exist",
     2: "the extended maximum-likelihood estimate exists but parameters are not identifiable",
-    3: (
-        "the extended maximum-likelihood estimate does not exist and parameters are not "
-        "identifiable"
-    ),
+    3: ("the extended maximum-likelihood estimate does not exist and parameters are not identifiable"),
 }
 
 
@@ -123,8 +120,13 @@ def existence_lp(design: np.ndarray, margins: np.ndarray) -> float:
     a_eq = np.hstack([design.T, np.zeros((npar, 1))])
     a_ub = np.hstack([-np.eye(cells), np.ones((cells, 1))])  # s - x_c <= 0
     res = linprog(
-        c, A_ub=a_ub, b_ub=np.zeros(cells), A_eq=a_eq, b_eq=target,
-        bounds=[(0, None)] * (cells + 1), method="highs",
+        c,
+        A_ub=a_ub,
+        b_ub=np.zeros(cells),
+        A_eq=a_eq,
+        b_eq=target,
+        bounds=[(0, None)] * (cells + 1),
+        method="highs",
     )
     if res.status != 0:  # infeasible cannot happen (x = counts is feasible); be safe
         return 0.0
@@ -148,8 +150,13 @@ def facial_set(design: np.ndarray, margins: np.ndarray) -> np.ndarray:
     a_ub = np.hstack([-np.eye(cells), np.eye(cells), np.zeros((cells, 1))])
     bounds = [(0, None)] * cells + [(0, 1)] * cells + [(0, None)]
     res = linprog(
-        c, A_ub=a_ub, b_ub=np.zeros(cells), A_eq=a_eq, b_eq=np.zeros(npar),
-        bounds=bounds, method="highs",
+        c,
+        A_ub=a_ub,
+        b_ub=np.zeros(cells),
+        A_eq=a_eq,
+        b_eq=np.zeros(npar),
+        bounds=bounds,
+        method="highs",
     )
     if res.status != 0:
         raise RuntimeError(f"facial-set linear program failed: {res.message}")
@@ -185,9 +192,7 @@ def check_cells(
     counts = np.asarray(counts, dtype=np.float64)
     names = list(names)
     if design.shape != (len(counts), len(names)):
-        raise ValueError(
-            f"design {design.shape} does not match {len(counts)} cells, {len(names)} names"
-        )
+        raise ValueError(f"design {design.shape} does not match {len(counts)} cells, {len(names)} names")
     margins = design.T @ counts
     present = design.any(axis=0)
     present[0] = True
@@ -209,9 +214,7 @@ def check_cells(
     face = facial_set(reduced, reduced_margins)
     if no_mle == bool(face.all()):
         # The two programs answer the same question; disagreement means numerical trouble.
-        raise RuntimeError(
-            f"existence LP (optimum {lp_value:.3g}) and facial-set LP disagree; check the table"
-        )
+        raise RuntimeError(f"existence LP (optimum {lp_value:.3g}) and facial-set LP disagree; check the table")
     diverge = undetermined(reduced[face]) & ~unident
 
     no_overlap = [n for n, e in zip(names, empty, strict=True) if e]
@@ -258,9 +261,7 @@ def _message(
             f"rising as {_join(diverging)} run off to plus or minus infinity together."
         )
     if not_ident:
-        parts.append(
-            f"The data do not determine {_join(not_ident)} (the design is rank deficient)."
-        )
+        parts.append(f"The data do not determine {_join(not_ident)} (the design is rank deficient).")
     if structural:
         parts.append(f"{_join(structural)} involve a list that did not operate here.")
     flagged = [*infinite, *not_ident, *structural]
@@ -282,8 +283,10 @@ def _message(
     if status == 0 and no_overlap:
         # "The MLE exists" next to "these terms have no finite estimate" reads as a
         # contradiction: what exists is the extended MLE, with those terms at minus infinity.
-        text = ("the extended maximum-likelihood estimate exists, with the terms below at minus "
-                "infinity, and every other parameter is identifiable")
+        text = (
+            "the extended maximum-likelihood estimate exists, with the terms below at minus "
+            "infinity, and every other parameter is identifiable"
+        )
     return f"Status {status} ({text}). " + " ".join(parts)
 
 
@@ -303,7 +306,5 @@ def check_model(table: CaptureTable, spec: LoglinearSpec) -> tuple[ExistenceChec
     out = []
     for s, label in enumerate(labels):
         cells = ~structural[s]
-        out.append(
-            check_cells(x_obs[cells], counts[s, cells], names, stratum=label, prior_note=note)
-        )
+        out.append(check_cells(x_obs[cells], counts[s, cells], names, stratum=label, prior_note=note))
     return tuple(out)

@@ -79,8 +79,9 @@ def _clean(loc: tuple, tags: Sequence[str]) -> list[str]:
     return out
 
 
-def describe_error(exc: ValidationError, root: Any, prefix: str = "", tags: Sequence[str] = (),
-                   tag_noun: str = "kind") -> str:
+def describe_error(
+    exc: ValidationError, root: Any, prefix: str = "", tags: Sequence[str] = (), tag_noun: str = "kind"
+) -> str:
     """ "key 'a.b': message" or "unknown key 'a.b' (did you mean ...)" for the most useful error.
 
     ``tags`` are the ``kind`` values of a discriminated union in ``root`` (named ``tag_noun``
@@ -108,8 +109,9 @@ def describe_error(exc: ValidationError, root: Any, prefix: str = "", tags: Sequ
     return f"key '{path}': {msg}"
 
 
-def validate_with(tp: Any, data: Any, source: str, prefix: str = "", tags: Sequence[str] = (),
-                  tag_noun: str = "kind") -> Any:
+def validate_with(
+    tp: Any, data: Any, source: str, prefix: str = "", tags: Sequence[str] = (), tag_noun: str = "kind"
+) -> Any:
     """Validate ``data`` as type ``tp`` or raise a one-line InputError naming ``source``."""
     try:
         return TypeAdapter(tp).validate_python(data)

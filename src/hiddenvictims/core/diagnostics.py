@@ -72,8 +72,7 @@ def convergence_warnings(table: pd.DataFrame, idata: az.InferenceData) -> list[s
         if not np.isfinite(rhat) or rhat > RHAT_MAX:
             worst = table.loc[table["rhat"].fillna(np.inf).idxmax()]
             out.append(
-                f"R-hat {rhat:.3f} > {RHAT_MAX} for {worst['variable']}: chains disagree; "
-                "run longer or check the model"
+                f"R-hat {rhat:.3f} > {RHAT_MAX} for {worst['variable']}: chains disagree; run longer or check the model"
             )
         ess = table[["ess_bulk", "ess_tail"]].min().min()
         if not np.isfinite(ess) or ess < ESS_MIN:

@@ -50,6 +50,7 @@ def enforce(allow: bool) -> None:
             f"[bold red]error:[/bold red] the fit did not converge ({len(found)} warning(s) "
             "above, also in summary.json): do not use these numbers; run more draws/tune, or "
             "pass --allow-unconverged to accept them",
-            highlight=False, soft_wrap=True,
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(code=EXIT_UNCONVERGED)

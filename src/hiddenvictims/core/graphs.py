@@ -116,7 +116,8 @@ def decompose(edge_mask: int, k: int) -> tuple[list[int], list[int]] | None:
         for u in vertices_of(nbrs[v] & ~numbered, k):
             weight[u] += 1
     cliques = [
-        c for i, c in enumerate(candidates)
+        c
+        for i, c in enumerate(candidates)
         if not any(j != i and (c & d) == c and (c != d or j < i) for j, d in enumerate(candidates))
     ]
     separators = []

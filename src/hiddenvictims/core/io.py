@@ -37,11 +37,37 @@ COUNT = "count"
 #: Header words (lower case) that mean "how many people" in tables seen in practice (English,
 #: Dutch, R's ``Freq``, Stata's ``_freq``). Such a column is never silently taken as a list or
 #: ignored: it must be the declared count column.
-COUNT_LIKE = frozenset({
-    "count", "counts", "cnt", "n", "nn", "num", "number", "freq", "freqs", "frequency",
-    "frequencies", "_freq", "weight", "weights", "w", "total", "totals", "amount", "people",
-    "persons", "aantal", "aantallen", "frequentie", "totaal", "getal", "number_of_people", "#",
-})
+COUNT_LIKE = frozenset(
+    {
+        "count",
+        "counts",
+        "cnt",
+        "n",
+        "nn",
+        "num",
+        "number",
+        "freq",
+        "freqs",
+        "frequency",
+        "frequencies",
+        "_freq",
+        "weight",
+        "weights",
+        "w",
+        "total",
+        "totals",
+        "amount",
+        "people",
+        "persons",
+        "aantal",
+        "aantallen",
+        "frequentie",
+        "totaal",
+        "getal",
+        "number_of_people",
+        "#",
+    }
+)
 #: Largest count (and total) accepted: every model computes in float64, which holds whole
 #: numbers exactly only up to 2**53; a larger count would be silently rounded.
 MAX_COUNT = 2**53
@@ -58,9 +84,7 @@ def read_csv_text(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: no such file")
     header = _read_header(path)
     try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
-        )
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: not a readable CSV file ({first})") from None
@@ -146,19 +170,23 @@ def read_table(
                 f"{did_you_mean(count_column, frame.columns)} (columns: {', '.join(frame.columns)})"
             )
         if fmt == "records":
-            raise InputError(f"{src}: a count column ('{count_column}') means the pattern-count "
-                             "layout, not records; drop --format records or the count column")
+            raise InputError(
+                f"{src}: a count column ('{count_column}') means the pattern-count "
+                "layout, not records; drop --format records or the count column"
+            )
     if fmt == "auto":
         fmt = "patterns" if (count_column is not None or COUNT in frame.columns) else "records"
     count = count_column or COUNT
     used = {*strata, *covariates, *(lists or []), *([count] if fmt == "patterns" else [])}
     if fmt == "patterns" and count not in frame.columns:
         like = [c for c in frame.columns if c.lower() in COUNT_LIKE and c not in used]
-        hint = (f"; if '{like[0]}' holds the counts say --count-column {like[0]}" if like
-                else did_you_mean(COUNT, frame.columns))
+        hint = (
+            f"; if '{like[0]}' holds the counts say --count-column {like[0]}"
+            if like
+            else did_you_mean(COUNT, frame.columns)
+        )
         raise InputError(
-            f"{src}: missing column 'count'{hint} (pattern-count tables need one 0/1 column "
-            "per list plus 'count')"
+            f"{src}: missing column 'count'{hint} (pattern-count tables need one 0/1 column per list plus 'count')"
         )
     _refuse_undeclared_counts(src, frame, used, fmt, count)
     if fmt == "patterns":
@@ -178,21 +206,18 @@ def read_table(
     return _from_records(frame, src, strata, lists)
 
 
-def _check_roles_disjoint(src: str, strata: list[str], covariates: list[str], lists: list[str],
-                          count: str | None) -> None:
-    roles = [("stratum", strata), ("covariate", covariates), ("list", lists),
-             ("count", [count] if count else [])]
+def _check_roles_disjoint(
+    src: str, strata: list[str], covariates: list[str], lists: list[str], count: str | None
+) -> None:
+    roles = [("stratum", strata), ("covariate", covariates), ("list", lists), ("count", [count] if count else [])]
     for i, (role_a, names_a) in enumerate(roles):
-        for role_b, names_b in roles[i + 1:]:
+        for role_b, names_b in roles[i + 1 :]:
             both = sorted(set(names_a) & set(names_b))
             if both:
-                raise InputError(f"{src}: column '{both[0]}' is declared both as {role_a} "
-                                 f"and as {role_b}")
+                raise InputError(f"{src}: column '{both[0]}' is declared both as {role_a} and as {role_b}")
 
 
-def _refuse_undeclared_counts(
-    src: str, frame: pd.DataFrame, used: set[str], fmt: str, count: str
-) -> None:
+def _refuse_undeclared_counts(src: str, frame: pd.DataFrame, used: set[str], fmt: str, count: str) -> None:
     """A count-like header that is not the declared count column is an error, never a guess."""
     for col in frame.columns:
         if col in used or col.strip().lower() not in COUNT_LIKE:
@@ -305,9 +330,7 @@ def _natural_key(value: str) -> tuple[int, float | str]:
     return (0, number) if np.isfinite(number) or np.isinf(number) else (1, value)
 
 
-def _from_patterns(
-    frame: pd.DataFrame, src: str, strata: list[str], lists: list[str], count: str
-) -> CaptureTable:
+def _from_patterns(frame: pd.DataFrame, src: str, strata: list[str], lists: list[str], count: str) -> CaptureTable:
     _check_lists(src, frame, lists)
     member = _binary_columns(frame, lists, src)
     counts = _parse_counts(frame, src, count)
@@ -333,9 +356,7 @@ def _from_patterns(
     return _assemble(src, lists, levels, stratum, pidx, counts)
 
 
-def _from_records(
-    frame: pd.DataFrame, src: str, strata: list[str], lists: list[str]
-) -> CaptureTable:
+def _from_records(frame: pd.DataFrame, src: str, strata: list[str], lists: list[str]) -> CaptureTable:
     _check_lists(src, frame, lists)
     member = _binary_columns(frame, lists, src)
     zero_rows = np.flatnonzero(member.sum(axis=1) == 0)

@@ -69,8 +69,9 @@ def _print_line(text: str) -> None:
 class Task:
     """A counted step. ``advance`` is thread-safe and cheap (called once per draw)."""
 
-    def __init__(self, description: str, total: int, parts: int, unit: str, how: str,
-                 part_label: str | None = None) -> None:
+    def __init__(
+        self, description: str, total: int, parts: int, unit: str, how: str, part_label: str | None = None
+    ) -> None:
         self.description, self.total, self.parts, self.unit = description, total, parts, unit
         self.part_label = part_label or description
         self.how = how
@@ -133,8 +134,7 @@ class Task:
                 return
             self.done[part] = completed
             if self._bars is not None:
-                self._bars.update(self._ids[part], completed=completed,
-                                  description=self._labels[part])
+                self._bars.update(self._ids[part], completed=completed, description=self._labels[part])
             elif self.how == "lines":
                 self._maybe_line()
 
@@ -154,13 +154,13 @@ class Task:
 
 
 @contextlib.contextmanager
-def task(description: str, total: int, parts: int = 1, unit: str = "steps",
-         part_label: str | None = None) -> Iterator[Task]:
+def task(
+    description: str, total: int, parts: int = 1, unit: str = "steps", part_label: str | None = None
+) -> Iterator[Task]:
     """A counted step of ``parts`` x ``total`` units; bars are labelled ``part_label`` 1, 2, ...
     Silent (but still counting) when progress is off."""
     how = mode()
-    with _shown(how), Task(description, max(int(total), 1), max(int(parts), 1), unit, how,
-                           part_label) as t:
+    with _shown(how), Task(description, max(int(total), 1), max(int(parts), 1), unit, how, part_label) as t:
         yield t
 
 

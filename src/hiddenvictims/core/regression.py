@@ -48,9 +48,7 @@ def folder_quantities(path: str | Path) -> pd.DataFrame:
     # and fit (its per-cell table carries no Monte Carlo errors, so it is not compared).
     for group, prefix in (("rows", ""), ("baseline", "baseline "), ("fit", "fit ")):
         for r in summary.get(group) or []:
-            label = prefix + " ".join(
-                str(r[k]) for k in ("quantity", "variant", "stratum") if k in r
-            )
+            label = prefix + " ".join(str(r[k]) for k in ("quantity", "variant", "stratum") if k in r)
             for end in ENDS:
                 if r.get(end) is not None:
                     rows.append((f"{label} {end}", float(r[end]), _num(r.get(f"mcse_{end}"))))
@@ -117,8 +115,7 @@ def write_baseline(results: str | Path, target: str | Path) -> Path:
         "version": BASELINE_VERSION,
         "source": str(results),
         "quantities": [
-            {"key": k, "value": v, "mcse": None if math.isnan(s) else s}
-            for k, v, s in frame.itertuples(index=False)
+            {"key": k, "value": v, "mcse": None if math.isnan(s) else s} for k, v, s in frame.itertuples(index=False)
         ],
     }
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -134,9 +131,7 @@ class Tolerance:
     rel_floor: float = REL_FLOOR
 
 
-def compare(
-    now: pd.DataFrame, baseline: pd.DataFrame, tol: Tolerance = Tolerance()
-) -> pd.DataFrame:
+def compare(now: pd.DataFrame, baseline: pd.DataFrame, tol: Tolerance = Tolerance()) -> pd.DataFrame:
     """One row per quantity: baseline, now, difference, its combined s.e., how many s.e. it
     moved (z), the tolerance and whether it holds. Unknown s.e. count as 0 (only the floor)."""
     merged = baseline.merge(now, on="key", how="outer", suffixes=("_base", "_now"), sort=False)
@@ -149,12 +144,8 @@ def compare(
         diff = r.value_now - r.value_base
         tolerance = tol.k * se + tol.rel_floor * abs(r.value_base)
         z = abs(diff) / se if se > 0 else (0.0 if diff == 0 else math.inf)
-        out.append(
-            (r.key, r.value_base, r.value_now, diff, se, z, tolerance, abs(diff) <= tolerance)
-        )
-    return pd.DataFrame(
-        out, columns=["key", "baseline", "now", "diff", "se", "z", "tolerance", "holds"]
-    )
+        out.append((r.key, r.value_base, r.value_now, diff, se, z, tolerance, abs(diff) <= tolerance))
+    return pd.DataFrame(out, columns=["key", "baseline", "now", "diff", "se", "z", "tolerance", "holds"])
 
 
 def _zero(value: float) -> float:
@@ -189,7 +180,4 @@ def describe(r) -> str:
         return f"{r.key}: new quantity (not in the baseline)"
     if math.isnan(r.now):
         return f"{r.key}: missing (in the baseline, not in this run)"
-    return (
-        f"{r.key}: {r.baseline:.6g} -> {r.now:.6g} ({r.diff:+.4g}, {r.z:.1f} s.e.; "
-        f"tolerance {r.tolerance:.4g})"
-    )
+    return f"{r.key}: {r.baseline:.6g} -> {r.now:.6g} ({r.diff:+.4g}, {r.z:.1f} s.e.; tolerance {r.tolerance:.4g})"

@@ -32,8 +32,19 @@ if TYPE_CHECKING:
     from .estimate import Estimate
 
 TRACKED_PACKAGES = (
-    "hiddenvictims", "numpy", "scipy", "pandas", "xarray", "pymc", "pytensor",
-    "arviz", "nutpie", "pydantic", "dask", "distributed", "h5netcdf",
+    "hiddenvictims",
+    "numpy",
+    "scipy",
+    "pandas",
+    "xarray",
+    "pymc",
+    "pytensor",
+    "arviz",
+    "nutpie",
+    "pydantic",
+    "dask",
+    "distributed",
+    "h5netcdf",
 )
 
 
@@ -92,8 +103,7 @@ def glob_escape(name: str) -> str:
 def _check_target(out: Path, force: bool) -> None:
     text = str(out)
     if out.name in ("", ".", "..") or text.strip() == "":
-        raise InputError(f"'{text}': not a folder name; give the results folder to write, "
-                         "e.g. --out results/mine")
+        raise InputError(f"'{text}': not a folder name; give the results folder to write, e.g. --out results/mine")
     if out.is_symlink():
         what = "a dangling symbolic link" if not out.exists() else "a symbolic link"
         raise InputError(f"{out}: is {what}; give a real folder to write the results to")
@@ -255,8 +265,7 @@ def atomic_dir(out_dir: str | Path, force: bool = False) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
             if isinstance(exc, OSError) and not isinstance(exc, InputError):
                 raise InputError(
-                    f"{out}: could not write the results ({exc.strerror or exc}); "
-                    "nothing was written"
+                    f"{out}: could not write the results ({exc.strerror or exc}); nothing was written"
                 ) from None
             raise
         old = None

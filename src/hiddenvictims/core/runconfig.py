@@ -82,8 +82,14 @@ def load_table(section: DataSection, base: Path) -> CaptureTable:
         path = benchmark_path(section.bundled)
     else:
         path = resolve(base, section.path or "")
-    return read_table(path, fmt=section.format, strata=section.strata, lists=section.lists,
-                      count_column=section.count_column, covariates=section.covariates)
+    return read_table(
+        path,
+        fmt=section.format,
+        strata=section.strata,
+        lists=section.lists,
+        count_column=section.count_column,
+        covariates=section.covariates,
+    )
 
 
 def load_spec(section: ModelSection, base: Path, source: str) -> LoglinearSpec:

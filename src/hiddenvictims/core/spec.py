@@ -207,9 +207,7 @@ class LatentClassSpec(Strict):
     target_accept: float | None = Field(None, gt=0, lt=1)
 
 
-ModelSpec = Annotated[
-    LoglinearSpec | AveragingSpec | AnonymousSpec | LatentClassSpec, Field(discriminator="family")
-]
+ModelSpec = Annotated[LoglinearSpec | AveragingSpec | AnonymousSpec | LatentClassSpec, Field(discriminator="family")]
 
 
 class SamplerSettings(Strict):

@@ -17,8 +17,18 @@ from .constants import INTERVAL_PROB, interval_quantiles
 if TYPE_CHECKING:
     from .estimate import Estimate
 
-SUMMARY_COLUMNS = ["quantity", "stratum", "median", "mean", "sd", "lower", "upper",
-                   "mcse_median", "mcse_lower", "mcse_upper"]
+SUMMARY_COLUMNS = [
+    "quantity",
+    "stratum",
+    "median",
+    "mean",
+    "sd",
+    "lower",
+    "upper",
+    "mcse_median",
+    "mcse_lower",
+    "mcse_upper",
+]
 
 
 def summary_mcse(draws: np.ndarray, prob: float = INTERVAL_PROB) -> dict[str, float]:
@@ -70,8 +80,14 @@ def summarise_pmf(values: np.ndarray, pmf: np.ndarray, prob: float = INTERVAL_PR
 def _stratum_rows(name: str, da: xr.DataArray, label: str | None = None) -> list[dict]:
     extra = [d for d in da.dims if d not in ("chain", "draw")]
     if not extra:
-        return [{"quantity": name, "stratum": label or "all", **summarise_draws(da.values),
-                 **summary_mcse(da.transpose("chain", "draw").values)}]
+        return [
+            {
+                "quantity": name,
+                "stratum": label or "all",
+                **summarise_draws(da.values),
+                **summary_mcse(da.transpose("chain", "draw").values),
+            }
+        ]
     stacked = da.stack(_s=extra)
     rows = []
     for i in range(stacked.sizes["_s"]):

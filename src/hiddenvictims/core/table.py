@@ -199,9 +199,7 @@ def make_table(
     counts = np.asarray(counts)
     shape = tuple(len(v) for v in strata.values())
     if counts.shape != (*shape, 2 ** len(lists) - 1):
-        raise InputError(
-            f"{source}: counts have shape {counts.shape}, expected {(*shape, 2 ** len(lists) - 1)}"
-        )
+        raise InputError(f"{source}: counts have shape {counts.shape}, expected {(*shape, 2 ** len(lists) - 1)}")
     if np.any(counts < 0):
         raise InputError(f"{source}: counts must not be negative")
     dims = (*strata.keys(), PATTERN_DIM)

@@ -51,9 +51,7 @@ def capture_draws(
     strata = {k: list(v) for k, v in (strata or {}).items()}
     lists = tuple(lists)
     anonymous = tuple(anonymous)
-    register = (
-        tuple(register) if register is not None else tuple(n for n in lists if n not in anonymous)
-    )
+    register = tuple(register) if register is not None else tuple(n for n in lists if n not in anonymous)
     N = np.asarray(N, dtype=np.float64)
     pattern_prob = np.asarray(pattern_prob, dtype=np.float64)
     coords = {SAMPLE_DIM: np.arange(N.shape[0]), **strata}
@@ -135,8 +133,9 @@ def dutch_like_capture_draws(
     )
 
 
-def fake_dutch_posterior(n_draws: int = 400, *, seed: int = 0, chains: int = 2,
-                         chat_observed: Mapping[int, float] | None = None) -> xr.Dataset:
+def fake_dutch_posterior(
+    n_draws: int = 400, *, seed: int = 0, chains: int = 2, chat_observed: Mapping[int, float] | None = None
+) -> xr.Dataset:
     """A seeded posterior shaped like the Dutch results folder's: (chain, draw, year, age).
 
     Variables N, N_registered, N_anonymous, N_both, N_unseen with age in (minor, adult) and
@@ -150,17 +149,29 @@ def fake_dutch_posterior(n_draws: int = 400, *, seed: int = 0, chains: int = 2,
     shape = (chains, per_chain, len(years), 2)
     n = np.round(np.exp(rng.normal(np.log([[1300.0, 2500.0]] * 3), 0.35, size=shape)))
     minor_share = rng.beta(60, 40, size=shape[:3])
-    chat = np.stack([np.round(np.array([chat_obs[y] for y in years]) * minor_share),
-                     np.array([chat_obs[y] for y in years]) - np.round(
-                         np.array([chat_obs[y] for y in years]) * minor_share)], axis=-1)
+    chat = np.stack(
+        [
+            np.round(np.array([chat_obs[y] for y in years]) * minor_share),
+            np.array([chat_obs[y] for y in years]) - np.round(np.array([chat_obs[y] for y in years]) * minor_share),
+        ],
+        axis=-1,
+    )
     p_reg = rng.beta(4, 40, size=shape)
     both = np.round(chat * rng.beta(8, 30, size=shape))
     reg = np.maximum(np.round(both + (n - chat) * p_reg), both)
     n = np.maximum(n, reg + chat - both)
     unseen = n - reg - chat + both
-    coords = {"chain": np.arange(chains), "draw": np.arange(per_chain), "year": years,
-              "age": ["minor", "adult"]}
+    coords = {"chain": np.arange(chains), "draw": np.arange(per_chain), "year": years, "age": ["minor", "adult"]}
     dims = ("chain", "draw", "year", "age")
-    return xr.Dataset({name: xr.DataArray(v, dims=dims, coords=coords) for name, v in (
-        ("N", n), ("N_registered", reg), ("N_anonymous", chat), ("N_both", both),
-        ("N_unseen", unseen))})
+    return xr.Dataset(
+        {
+            name: xr.DataArray(v, dims=dims, coords=coords)
+            for name, v in (
+                ("N", n),
+                ("N_registered", reg),
+                ("N_anonymous", chat),
+                ("N_both", both),
+                ("N_unseen", unseen),
+            )
+        }
+    )

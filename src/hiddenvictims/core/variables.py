@@ -20,36 +20,56 @@ LOG = "log scale (natural)"
 
 #: name -> (long_name, units, description)
 CATALOGUE: dict[str, tuple[str, str, str]] = {
-    "N": ("population size", PEOPLE,
-          "Total number of people in the population: observed on at least one list plus hidden."),
-    "N_hidden": ("hidden people", PEOPLE,
-                 "People the (linked) lists did not record: N minus the observed. With an "
-                 "anonymous list (the chat) it is N minus the registered, so it includes chat "
-                 "users who are on no register (compare N_unseen)."),
-    "observed_share": ("share observed", SHARE,
-                       "Observed (registered) people divided by N."),
-    "N_registered": ("registered people", PEOPLE,
-                     "People on the linked list(s), e.g. the CoMensha register."),
-    "N_anonymous": ("people seen by the anonymous list", PEOPLE,
-                    "People the anonymous list (the chat) saw, registered or not."),
+    "N": (
+        "population size",
+        PEOPLE,
+        "Total number of people in the population: observed on at least one list plus hidden.",
+    ),
+    "N_hidden": (
+        "hidden people",
+        PEOPLE,
+        "People the (linked) lists did not record: N minus the observed. With an "
+        "anonymous list (the chat) it is N minus the registered, so it includes chat "
+        "users who are on no register (compare N_unseen).",
+    ),
+    "observed_share": ("share observed", SHARE, "Observed (registered) people divided by N."),
+    "N_registered": ("registered people", PEOPLE, "People on the linked list(s), e.g. the CoMensha register."),
+    "N_anonymous": (
+        "people seen by the anonymous list",
+        PEOPLE,
+        "People the anonymous list (the chat) saw, registered or not.",
+    ),
     "N_both": ("people on both", PEOPLE, "People both registered and seen by the chat."),
-    "N_unseen": ("people seen by no source", PEOPLE,
-                 "People neither registered nor seen by the chat: the never-seen cell. Smaller "
-                 "than N_hidden by the chat users who are not registered."),
+    "N_unseen": (
+        "people seen by no source",
+        PEOPLE,
+        "People neither registered nor seen by the chat: the never-seen cell. Smaller "
+        "than N_hidden by the chat users who are not registered.",
+    ),
     "share_anonymous": ("share seen by the chat", SHARE, "N_anonymous divided by N."),
-    "theta": ("chat-register dependence", LOG,
-              "Log odds ratio between being seen by the chat and being registered (< 0: "
-              "avoidance, > 0: referral); not identified by the data, set by its prior."),
-    "sensitivity": ("self-report sensitivity", SHARE,
-                    "Probability that a registered chat user says 'known to police or care'."),
-    "false_known": ("self-report false-known rate", SHARE,
-                    "Probability that an unregistered chat user says 'known to police or care'."),
-    "beta": ("log-linear coefficients", LOG,
-             "Main effects and interactions of the log-linear model, by term."),
-    "log_mu0": ("log expected hidden count", LOG,
-                "Intercept: log expected number of people on no list."),
-    "z": ("standardised coefficients", "1",
-          "Sampled coordinates: coefficients = mode + M z (see docs/architecture.md)."),
+    "theta": (
+        "chat-register dependence",
+        LOG,
+        "Log odds ratio between being seen by the chat and being registered (< 0: "
+        "avoidance, > 0: referral); not identified by the data, set by its prior.",
+    ),
+    "sensitivity": (
+        "self-report sensitivity",
+        SHARE,
+        "Probability that a registered chat user says 'known to police or care'.",
+    ),
+    "false_known": (
+        "self-report false-known rate",
+        SHARE,
+        "Probability that an unregistered chat user says 'known to police or care'.",
+    ),
+    "beta": ("log-linear coefficients", LOG, "Main effects and interactions of the log-linear model, by term."),
+    "log_mu0": ("log expected hidden count", LOG, "Intercept: log expected number of people on no list."),
+    "z": (
+        "standardised coefficients",
+        "1",
+        "Sampled coordinates: coefficients = mode + M z (see docs/architecture.md).",
+    ),
     "eta": ("capture log-odds by class", LOG, "Latent-class capture probabilities, logit scale."),
     "log_s": ("class weights (log)", LOG, "Latent-class stick-breaking weights, log scale."),
     "alpha": ("class concentration", "1", "Concentration of the latent-class weights."),
@@ -89,6 +109,5 @@ def describe(idata: az.InferenceData, family: str = "") -> az.InferenceData:
         ds = out[group]
         for name in ds.data_vars:
             long_name, units, description = describe_variable(str(name), family)
-            ds[name].attrs.update({"long_name": long_name, "units": units,
-                                   "description": description})
+            ds[name].attrs.update({"long_name": long_name, "units": units, "description": description})
     return out

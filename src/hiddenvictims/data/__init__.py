@@ -34,9 +34,7 @@ def bundled_path(kind: str, name: str) -> Path:
     names = bundled_names(kind)
     stem = name.removesuffix(suffix)
     if stem not in names:
-        raise InputError(
-            f"no bundled {kind} '{name}'{did_you_mean(stem, names)}; bundled: {', '.join(names)}"
-        )
+        raise InputError(f"no bundled {kind} '{name}'{did_you_mean(stem, names)}; bundled: {', '.join(names)}")
     return Path(str(resources.files(__name__) / folder / f"{stem}{suffix}"))
 
 
@@ -57,9 +55,7 @@ def resolve(kind: str, ref: str | Path, base: Path | None = None) -> Path:
     ours = path.parent in (Path(), Path(folder), Path("..") / folder)
     if ours and stem in bundled_names(kind):
         return bundled_path(kind, stem)
-    raise InputError(
-        f"{full}: no such file (bundled {kind}s by name: {', '.join(bundled_names(kind))})"
-    )
+    raise InputError(f"{full}: no such file (bundled {kind}s by name: {', '.join(bundled_names(kind))})")
 
 
 def benchmark_names() -> list[str]:

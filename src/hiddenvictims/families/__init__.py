@@ -113,12 +113,15 @@ FAMILIES: dict[str, Family] = {
             capture_draws=capture.from_loglinear,
             list_roles=_table_roles,
             refit=_of("loglinear", "refit_from_patterns"),
-            comparison=(("independence", {"name": "independence"}),
-                        ("two-way", {"name": "two-way", "interactions": ["all-two-way"]})),
+            comparison=(
+                ("independence", {"name": "independence"}),
+                ("two-way", {"name": "two-way", "interactions": ["all-two-way"]}),
+            ),
         ),
         Family("averaging", fit=_of("averaging", "fit"), comparison=(("averaging", {"name": "averaging"}),)),
-        Family("latent_class", fit=_of("latent_class", "fit"),
-               comparison=(("latent class", {"name": "latent-class"}),)),
+        Family(
+            "latent_class", fit=_of("latent_class", "fit"), comparison=(("latent class", {"name": "latent-class"}),)
+        ),
         Family(
             "anonymous",
             # needs AnonymousData, not a linked table: fit_table explains that for a table

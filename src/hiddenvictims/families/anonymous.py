@@ -92,8 +92,9 @@ def build_structure(data: AnonymousData, spec: AnonymousSpec) -> Structure:
     else:
         coef_names = (INTERCEPT, *[term_name(t, lists) for t in terms], "alpha")
         c_mu = np.array([pr.intercept_mu] + [0.0] * len(terms) + [spec.anonymous_mu])
-        c_sd = np.array([pr.intercept_sd] + [pr.main_sd if len(t) == 1 else pr.interaction_sd for t in terms]
-                        + [spec.anonymous_sd])
+        c_sd = np.array(
+            [pr.intercept_sd] + [pr.main_sd if len(t) == 1 else pr.interaction_sd for t in terms] + [spec.anonymous_sd]
+        )
     n_coef = len(coef_names)
     n_groups = data.anonymous.totals.sizes[data.group_dim] if data.group_dim else 1
     unit_shape = tuple(data.anonymous.totals.sizes[d] for d in data.unit_dims)
@@ -152,8 +153,9 @@ def build_structure(data: AnonymousData, spec: AnonymousSpec) -> Structure:
                             steps[u * n_groups + g, c, ((t - 1) * n_groups + g) * n_coef + c] = 1.0
             blocks.append(steps)
             gl = data.anonymous.totals[data.group_dim].values if data.group_dim else ["all"]
-            names += [f"{c}[step {tvals[t]} {gl[g]}]" for t in range(1, n_time) for g in range(n_groups)
-                      for c in coef_names]
+            names += [
+                f"{c}[step {tvals[t]} {gl[g]}]" for t in range(1, n_time) for g in range(n_groups) for c in coef_names
+            ]
             mus += [0.0] * ((n_time - 1) * n_groups * n_coef)
             sds += [pool.rw_sd] * ((n_time - 1) * n_groups * n_coef)
     coef_map = np.concatenate(blocks, axis=-1).reshape(n_strata * n_coef, -1)
@@ -163,10 +165,19 @@ def build_structure(data: AnonymousData, spec: AnonymousSpec) -> Structure:
     i_theta = len(names) - 1
     i_s = i_f = None  # s and f are integrated out (Beta-binomial), never sampled
     return Structure(
-        n_units=n_units, n_groups=n_groups, coef_names=coef_names, design=design,
-        n_link_coef=design.shape[1], coef_map=coef_map, param_names=tuple(names),
-        prior_mu=np.array(mus, float), prior_sd=np.array(sds, float),
-        i_theta=i_theta, i_logit_s=i_s, i_logit_f=i_f, cells=cells,
+        n_units=n_units,
+        n_groups=n_groups,
+        coef_names=coef_names,
+        design=design,
+        n_link_coef=design.shape[1],
+        coef_map=coef_map,
+        param_names=tuple(names),
+        prior_mu=np.array(mus, float),
+        prior_sd=np.array(sds, float),
+        i_theta=i_theta,
+        i_logit_s=i_s,
+        i_logit_f=i_f,
+        cells=cells,
     )
 
 
@@ -195,8 +206,7 @@ def informative_arrays(data: AnonymousData, spec: AnonymousSpec, structure: Stru
         else:
             if prior.list not in ("register", data.anonymous.name):
                 raise InputError(
-                    f"{spec.name}: coverage prior for list '{prior.list}': use 'register' or "
-                    f"'{data.anonymous.name}'"
+                    f"{spec.name}: coverage prior for list '{prior.list}': use 'register' or '{data.anonymous.name}'"
                 )
             if not 0 < prior.median < 1:
                 raise InputError(f"{spec.name}: coverage prior median must lie strictly between 0 and 1")
@@ -350,8 +360,9 @@ def log_posterior_margins(w, structure: Structure, arrays: dict, static: dict, o
     coef = cells_to_coef(cells, theta, ops)
     out = out + informative_logp(coef, theta, arrays, structure, ops)
     if likelihood:
-        out = out + lik.log_likelihood(coef, {"theta": theta}, arrays, static, arrays["design"],
-                                       structure.n_link_coef, ops)
+        out = out + lik.log_likelihood(
+            coef, {"theta": theta}, arrays, static, arrays["design"], structure.n_link_coef, ops
+        )
     return out
 
 
@@ -363,8 +374,10 @@ def margin_arrays(structure: Structure, obs: dict, name: str) -> tuple[dict, dic
     d_coef = amap.shape[1]
     mu, sd = structure.prior_mu[:d_coef], structure.prior_sd[:d_coef]
     if np.linalg.matrix_rank(amap) < amap.shape[0]:
-        raise InputError(f"{name}: parameterisation 'margins' needs a prior of full rank over the strata's cells "
-                         "(pooling over the group dim of the data, or none): use parameterisation = 'cells'")
+        raise InputError(
+            f"{name}: parameterisation 'margins' needs a prior of full rank over the strata's cells "
+            "(pooling over the group dim of the data, or none): use parameterisation = 'cells'"
+        )
     cov = (amap * sd**2) @ amap.T
     prec = np.linalg.inv(cov)
     prec = 0.5 * (prec + prec.T)
@@ -376,13 +389,19 @@ def margin_arrays(structure: Structure, obs: dict, name: str) -> tuple[dict, dic
     ab_v[..., 0] = _pooled_from_groups(ab_v[..., 0], pool_reg.astype(float))
     ab_v[..., 1] = _pooled_from_groups(ab_v[..., 1], pool_anon.astype(float))
     arrays = {
-        "margin_centre": ab_v.ravel(), "margin_mean": mean, "margin_prec": prec,
+        "margin_centre": ab_v.ravel(),
+        "margin_mean": mean,
+        "margin_prec": prec,
         "margin_gain": (sd**2)[:, None] * amap.T @ prec,  # D A^T (A D A^T)^-1: phi given the cells
-        "margin_pool_reg": pool_reg.astype(float), "margin_pool_anon": pool_anon.astype(float),
+        "margin_pool_reg": pool_reg.astype(float),
+        "margin_pool_anon": pool_anon.astype(float),
         "margin_group_off": (np.arange(g) > 0).astype(float),
     }
-    static = {"dim": u * g * 3 + 1, "pool_reg": tuple(bool(x) for x in pool_reg),
-              "pool_anon": tuple(bool(x) for x in pool_anon)}
+    static = {
+        "dim": u * g * 3 + 1,
+        "pool_reg": tuple(bool(x) for x in pool_reg),
+        "pool_anon": tuple(bool(x) for x in pool_anon),
+    }
     return arrays, static
 
 
@@ -407,7 +426,7 @@ def xi_from_margins(prepared: PreparedModel, w: np.ndarray, rng: np.random.Gener
 
 # ------------------------------------------------------------------------------ mode & whitening
 def _batched(fun, points: np.ndarray, chunk: int) -> np.ndarray:
-    return np.concatenate([np.atleast_1d(fun(points[i:i + chunk])) for i in range(0, len(points), chunk)])
+    return np.concatenate([np.atleast_1d(fun(points[i : i + chunk])) for i in range(0, len(points), chunk)])
 
 
 def posterior_mode(fun, dim: int, chunk: int = 64, step: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
@@ -502,8 +521,9 @@ def prepare(data: AnonymousData, spec: AnonymousSpec) -> PreparedModel:
     arrays, static = lik.prepare_arrays(obs, n_groups, mismatch_tuple(spec))
     structure = build_structure(data, spec)
     arrays.update(informative_arrays(data, spec, structure))
-    arrays.update(prior_mu=structure.prior_mu, prior_sd=structure.prior_sd, coef_map=structure.coef_map,
-                  design=structure.design)
+    arrays.update(
+        prior_mu=structure.prior_mu, prior_sd=structure.prior_sd, coef_map=structure.coef_map, design=structure.design
+    )
     if spec.parameterisation == "margins":
         margin_values, margin_static = margin_arrays(structure, obs, spec.name)
         arrays.update(margin_values)
@@ -527,16 +547,24 @@ def build_model(prepared: PreparedModel, mode: np.ndarray, whiten: np.ndarray) -
 
 def structure_key(prepared: PreparedModel) -> tuple:
     structure, s = prepared.structure, prepared.static
-    return (FAMILY, structure.design.shape, structure.coef_map.shape, structure.dim, structure.n_units,
-            structure.n_groups,
-            s["n_groups"], s["has_mismatch"], s["has_patterns"], prepared.arrays["info_mask"].shape,
-            tuple((u["mode"], u["mismatch"]) for u in s["units"]),
-            tuple(sorted(s["margins"].items())) if prepared.margins else "cells")
+    return (
+        FAMILY,
+        structure.design.shape,
+        structure.coef_map.shape,
+        structure.dim,
+        structure.n_units,
+        structure.n_groups,
+        s["n_groups"],
+        s["has_mismatch"],
+        s["has_patterns"],
+        prepared.arrays["info_mask"].shape,
+        tuple((u["mode"], u["mismatch"]) for u in s["units"]),
+        tuple(sorted(s["margins"].items())) if prepared.margins else "cells",
+    )
 
 
 # ------------------------------------------------------------------------------ fit
-def fit(data: AnonymousData, spec: AnonymousSpec, sampler: SamplerSettings,
-        prior_draws: int = 4000) -> Estimate:
+def fit(data: AnonymousData, spec: AnonymousSpec, sampler: SamplerSettings, prior_draws: int = 4000) -> Estimate:
     """Fit the anonymous-list model; returns an Estimate (N per stratum, shares, prior draws)."""
     from ..inference.sampling import sample
 
@@ -551,12 +579,17 @@ def fit(data: AnonymousData, spec: AnonymousSpec, sampler: SamplerSettings,
     if prepared.margins:
         xi = xi_from_margins(prepared, xi, np.random.default_rng([sampler.seed, 0x3A6]))
     stats = idata.sample_stats if "sample_stats" in idata.groups() else None
-    return assemble(prepared, xi, sampler, stats,
-                    prior_draws=prior_draws, mode=mode)
+    return assemble(prepared, xi, sampler, stats, prior_draws=prior_draws, mode=mode)
 
 
-def assemble(prepared: PreparedModel, xi: np.ndarray, sampler: SamplerSettings, sample_stats=None,
-             prior_draws: int = 4000, mode: np.ndarray | None = None) -> Estimate:
+def assemble(
+    prepared: PreparedModel,
+    xi: np.ndarray,
+    sampler: SamplerSettings,
+    sample_stats=None,
+    prior_draws: int = 4000,
+    mode: np.ndarray | None = None,
+) -> Estimate:
     """Posterior and prior draws of N and the shares, from draws of xi (chain, draw, D)."""
     rng = np.random.default_rng([sampler.seed, 0xA70])
     post = population_dataset(prepared, xi, rng)
@@ -569,8 +602,13 @@ def assemble(prepared: PreparedModel, xi: np.ndarray, sampler: SamplerSettings, 
     notes = list(prepared.notes) + describe(prepared)
     model = prepared.spec.model_dump(mode="json")
     return Estimate(
-        idata=idata, table=prepared.data, family=FAMILY, model=model,  # type: ignore[arg-type]
-        sampler=sampler.model_dump(mode="json"), seed=sampler.seed, notes=tuple(notes),
+        idata=idata,
+        table=prepared.data,
+        family=FAMILY,
+        model=model,  # type: ignore[arg-type]
+        sampler=sampler.model_dump(mode="json"),
+        seed=sampler.seed,
+        notes=tuple(notes),
         extra_summary_vars=("N_unseen", "N_anonymous", "share_anonymous", "theta"),
         diagnostic_vars=("N", "theta"),
     )
@@ -587,8 +625,9 @@ def prior_sample(prepared: PreparedModel, n: int, rng: np.random.Generator) -> n
     return base[idx][None]  # (1 chain, n, D)
 
 
-def population_dataset(prepared: PreparedModel, xi: np.ndarray, rng: np.random.Generator,
-                       prior: bool = False) -> xr.Dataset:
+def population_dataset(
+    prepared: PreparedModel, xi: np.ndarray, rng: np.random.Generator, prior: bool = False
+) -> xr.Dataset:
     """N, hidden-from-register, shares and parameters per draw and stratum, as an xr.Dataset."""
     structure, data = prepared.structure, prepared.data
     chains, draws, dim = xi.shape
@@ -602,9 +641,16 @@ def population_dataset(prepared: PreparedModel, xi: np.ndarray, rng: np.random.G
         cells = {key: [] for key in ("c00", "c10", "c01", "c11")}
         chunk = max(1, int(2e7 // max(1, structure.n_units * prepared.static["grid"] ** 2)))
         for i in range(0, len(flat), chunk):
-            sub_p = {k: v[i:i + chunk] for k, v in params.items()}
-            drawn = lik.draw_cells(coef[i:i + chunk], sub_p, prepared.arrays, prepared.static, structure.design,
-                                   structure.n_link_coef, rng)
+            sub_p = {k: v[i : i + chunk] for k, v in params.items()}
+            drawn = lik.draw_cells(
+                coef[i : i + chunk],
+                sub_p,
+                prepared.arrays,
+                prepared.static,
+                structure.design,
+                structure.n_link_coef,
+                rng,
+            )
             for key in cells:
                 cells[key].append(drawn[key])
         cells = {k: np.concatenate(v) for k, v in cells.items()}
@@ -629,8 +675,9 @@ def population_dataset(prepared: PreparedModel, xi: np.ndarray, rng: np.random.G
     shape = (chains, draws, *[data.anonymous.totals.sizes[d] for d in order])
     ds = {}
     for name, arr in out.items():
-        da = xr.DataArray(arr.reshape(shape), dims=("chain", "draw", *order),
-                          coords={k: coords[k] for k in ("chain", "draw", *order)})
+        da = xr.DataArray(
+            arr.reshape(shape), dims=("chain", "draw", *order), coords={k: coords[k] for k in ("chain", "draw", *order)}
+        )
         ds[name] = da.transpose("chain", "draw", *strata)
     if strata:
         axes = tuple(range(2, 2 + len(strata)))
@@ -639,39 +686,62 @@ def population_dataset(prepared: PreparedModel, xi: np.ndarray, rng: np.random.G
         tot_a = ds["N_anonymous"].values.sum(axis=axes)
         cd = {"chain": coords["chain"], "draw": coords["draw"]}
         with np.errstate(divide="ignore", invalid="ignore"):  # prior draws may have N = 0
-            totals = {"N_total": tot_n, "N_hidden_total": tot_n - tot_r, "observed_share_total": tot_r / tot_n,
-                      "N_unseen_total": ds["N_unseen"].values.sum(axis=axes),
-                      "N_anonymous_total": tot_a, "share_anonymous_total": tot_a / tot_n}
+            totals = {
+                "N_total": tot_n,
+                "N_hidden_total": tot_n - tot_r,
+                "observed_share_total": tot_r / tot_n,
+                "N_unseen_total": ds["N_unseen"].values.sum(axis=axes),
+                "N_anonymous_total": tot_a,
+                "share_anonymous_total": tot_a / tot_n,
+            }
         for name, arr in totals.items():
             ds[name] = xr.DataArray(arr, dims=("chain", "draw"), coords=cd)
     cshape = (chains, draws, *[data.anonymous.totals.sizes[d] for d in order], structure.n_coef)
     names = [INTERCEPT, data.linked_lists[0], "alpha"] if structure.cells else list(structure.coef_names)
-    coef_da = xr.DataArray(coef.reshape(cshape), dims=("chain", "draw", *order, TERM_DIM),
-                           coords={**{k: coords[k] for k in ("chain", "draw", *order)}, TERM_DIM: names})
+    coef_da = xr.DataArray(
+        coef.reshape(cshape),
+        dims=("chain", "draw", *order, TERM_DIM),
+        coords={**{k: coords[k] for k in ("chain", "draw", *order)}, TERM_DIM: names},
+    )
     ds["beta"] = coef_da.transpose("chain", "draw", *strata, TERM_DIM)
-    ds["phi"] = xr.DataArray(phi.reshape(chains, draws, dim), dims=("chain", "draw", "param"),
-                             coords={"chain": coords["chain"], "draw": coords["draw"],
-                                     "param": list(structure.param_names)})
+    ds["phi"] = xr.DataArray(
+        phi.reshape(chains, draws, dim),
+        dims=("chain", "draw", "param"),
+        coords={"chain": coords["chain"], "draw": coords["draw"], "param": list(structure.param_names)},
+    )
     for name, value in params.items():
-        ds[name] = xr.DataArray(value.reshape(chains, draws), dims=("chain", "draw"),
-                                coords={"chain": coords["chain"], "draw": coords["draw"]})
+        ds[name] = xr.DataArray(
+            value.reshape(chains, draws),
+            dims=("chain", "draw"),
+            coords={"chain": coords["chain"], "draw": coords["draw"]},
+        )
     k_unit = c["c11"].sum(axis=-1)  # (n, U): members of the anonymous list on a linked list
-    ds["K_unit"] = xr.DataArray(k_unit.reshape(chains, draws, -1), dims=("chain", "draw", "unit"),
-                                coords={"chain": coords["chain"], "draw": coords["draw"],
-                                        "unit": unit_labels(data)})
+    ds["K_unit"] = xr.DataArray(
+        k_unit.reshape(chains, draws, -1),
+        dims=("chain", "draw", "unit"),
+        coords={"chain": coords["chain"], "draw": coords["draw"], "unit": unit_labels(data)},
+    )
     if prior:
         a_s, b_s, a_f, b_f = mismatch_tuple(prepared.spec)
-        mis = ({"sensitivity": rng.beta(a_s, b_s, size=len(k_unit)),
-                "false_known": rng.beta(a_f, b_f, size=len(k_unit))}
-               if prepared.static["has_mismatch"] else {})
+        mis = (
+            {"sensitivity": rng.beta(a_s, b_s, size=len(k_unit)), "false_known": rng.beta(a_f, b_f, size=len(k_unit))}
+            if prepared.static["has_mismatch"]
+            else {}
+        )
     else:
         mis = mismatch_draws(prepared, k_unit, rng)
     for name, value in mis.items():
-        ds[name] = xr.DataArray(value.reshape(chains, draws), dims=("chain", "draw"),
-                                coords={"chain": coords["chain"], "draw": coords["draw"]})
+        ds[name] = xr.DataArray(
+            value.reshape(chains, draws),
+            dims=("chain", "draw"),
+            coords={"chain": coords["chain"], "draw": coords["draw"]},
+        )
     q = derived_logs(coef, params["theta"], structure, lik.NP)
-    exp_n = xr.DataArray(np.exp(q[..., 0]).reshape(shape), dims=("chain", "draw", *order),
-                         coords={k: coords[k] for k in ("chain", "draw", *order)})
+    exp_n = xr.DataArray(
+        np.exp(q[..., 0]).reshape(shape),
+        dims=("chain", "draw", *order),
+        coords={k: coords[k] for k in ("chain", "draw", *order)},
+    )
     ds["expected_N"] = exp_n.transpose("chain", "draw", *strata)
     return xr.Dataset(ds)
 
@@ -708,8 +778,9 @@ def mismatch_draws(prepared: PreparedModel, k_unit: np.ndarray, rng: np.random.G
     width = hi - lo + 1
     known_in_overlap, reported = pick // width, lo + pick % width
     s = rng.beta(a_s + known_in_overlap, b_s + np.maximum(k - known_in_overlap, 0))
-    f = rng.beta(a_f + np.maximum(reported - known_in_overlap, 0),
-                 b_f + np.maximum(total - k - (reported - known_in_overlap), 0))
+    f = rng.beta(
+        a_f + np.maximum(reported - known_in_overlap, 0), b_f + np.maximum(total - k - (reported - known_in_overlap), 0)
+    )
     return {"sensitivity": s, "false_known": f}
 
 
@@ -784,7 +855,8 @@ def capture_draws(estimate: Estimate) -> CaptureDraws:
     return CaptureDraws(
         N=xr.DataArray(n, dims=(SAMPLE_DIM, *strata), coords=coords),
         pattern_prob=xr.DataArray(
-            prob.reshape(n_draws, *shape, 2 ** (k + 1)), dims=(SAMPLE_DIM, *strata, PATTERN_FULL_DIM),
+            prob.reshape(n_draws, *shape, 2 ** (k + 1)),
+            dims=(SAMPLE_DIM, *strata, PATTERN_FULL_DIM),
             coords={**coords, PATTERN_FULL_DIM: full_pattern_labels(k + 1)},
         ),
         lists=data.lists,
@@ -800,14 +872,15 @@ def fit_table(table, spec: AnonymousSpec, sampler: SamplerSettings) -> Estimate:
         return fit(table, spec, sampler)
     raise InputError(
         f"{getattr(table, 'source', 'table')}: model family 'anonymous' needs a list without linkage "
-        "(totals only), not a linked capture table: use a config with kind = \"netherlands\" "
+        '(totals only), not a linked capture table: use a config with kind = "netherlands" '
         "(scenarios/netherlands-baseline.toml) or hiddenvictims.families.anonymous.fit(AnonymousData, ...)"
     )
 
 
 # ------------------------------------------------------------------------------ monitoring refits
-def observed_from_patterns(data: AnonymousData, counts: np.ndarray, rates: tuple[float, float],
-                           rng: np.random.Generator) -> AnonymousData:
+def observed_from_patterns(
+    data: AnonymousData, counts: np.ndarray, rates: tuple[float, float], rng: np.random.Generator
+) -> AnonymousData:
     """What the sources would publish about a simulated population, in the layout of ``data``.
 
     ``counts`` are full-pattern counts (*strata, 2**(K+1)) over (linked lists..., anonymous
@@ -830,8 +903,9 @@ def observed_from_patterns(data: AnonymousData, counts: np.ndarray, rates: tuple
     def like(template: xr.DataArray | None, values: np.ndarray, dims: tuple[str, ...]) -> xr.DataArray | None:
         if template is None:
             return None
-        arr = xr.DataArray(values.astype(float), dims=dims,
-                           coords={d: template[d].values for d in dims}).transpose(*template.dims)
+        arr = xr.DataArray(values.astype(float), dims=dims, coords={d: template[d].values for d in dims}).transpose(
+            *template.dims
+        )
         return arr.where(template.notnull())
 
     linked = like(data.linked, full[..., 1:, :].sum(axis=-1), (*strata, PATTERN_DIM))
@@ -856,16 +930,28 @@ def observed_from_patterns(data: AnonymousData, counts: np.ndarray, rates: tuple
             s, f = rates
             said = rng.binomial(k_unit, s) + rng.binomial(t_unit - k_unit, f)
             pct = np.where(t_unit > 0, np.round(100.0 * (1.0 - said / np.maximum(t_unit, 1))), 100.0)
-            lo_hi = np.array([known_range(float(t), float(p)) for t, p in zip(t_unit.ravel(), pct.ravel(),
-                                                                              strict=True)])
+            lo_hi = np.array(
+                [known_range(float(t), float(p)) for t, p in zip(t_unit.ravel(), pct.ravel(), strict=True)]
+            )
             low = like(src.known_low, lo_hi[:, 0].reshape(t_unit.shape), unit_dims)
             high = like(src.known_high, lo_hi[:, 1].reshape(t_unit.shape), unit_dims)
-    source = AnonymousSource(name=src.name, totals=totals, pooled_totals=pooled_totals, known_low=low,
-                             known_high=high, known_kind=src.known_kind, compared_to=src.compared_to)
-    return AnonymousData(linked_lists=data.linked_lists, linked=linked, anonymous=source,
-                         linked_pooled=linked_pooled, group_dim=group, source="precision replicate")
-
-
+    source = AnonymousSource(
+        name=src.name,
+        totals=totals,
+        pooled_totals=pooled_totals,
+        known_low=low,
+        known_high=high,
+        known_kind=src.known_kind,
+        compared_to=src.compared_to,
+    )
+    return AnonymousData(
+        linked_lists=data.linked_lists,
+        linked=linked,
+        anonymous=source,
+        linked_pooled=linked_pooled,
+        group_dim=group,
+        source="precision replicate",
+    )
 
 
 def refit_from_patterns(estimate: Estimate, counts: np.ndarray, sampler: SamplerSettings) -> np.ndarray:

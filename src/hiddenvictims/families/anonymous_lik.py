@@ -63,23 +63,46 @@ def _np_softplus(x):
     return np.logaddexp(0.0, x)
 
 
-NP = _Ops("numpy", np.exp, np.log, special.gammaln, _np_softplus,
-          lambda x, axis: special.logsumexp(x, axis=axis), np.take, np.where, np.stack,
-          np.sqrt, np.expm1, np.abs)
+NP = _Ops(
+    "numpy",
+    np.exp,
+    np.log,
+    special.gammaln,
+    _np_softplus,
+    lambda x, axis: special.logsumexp(x, axis=axis),
+    np.take,
+    np.where,
+    np.stack,
+    np.sqrt,
+    np.expm1,
+    np.abs,
+)
 
 
 def _pt_ops() -> _Ops:
     import pytensor.tensor as pt
     from pytensor.tensor.math import logsumexp
 
-    return _Ops("pytensor", pt.exp, pt.log, pt.gammaln, pt.softplus,
-                lambda x, axis: logsumexp(x, axis=axis), pt.take, pt.switch, pt.stack,
-                pt.sqrt, pt.expm1, pt.abs)
+    return _Ops(
+        "pytensor",
+        pt.exp,
+        pt.log,
+        pt.gammaln,
+        pt.softplus,
+        lambda x, axis: logsumexp(x, axis=axis),
+        pt.take,
+        pt.switch,
+        pt.stack,
+        pt.sqrt,
+        pt.expm1,
+        pt.abs,
+    )
 
 
 # ------------------------------------------------------------------------------ layout
-def prepare_arrays(obs: dict, n_groups: int, mismatch: tuple[float, float, float, float] = (9.0, 1.0, 2.0, 8.0)
-                   ) -> tuple[dict, dict]:
+def prepare_arrays(
+    obs: dict, n_groups: int, mismatch: tuple[float, float, float, float] = (9.0, 1.0, 2.0, 8.0)
+) -> tuple[dict, dict]:
     """Precompute every data-only array of the likelihood, unit by unit (own grid per unit).
 
     ``obs`` holds per-unit observations (NaN-free, with 0/1 weights): reg_n, reg_w, chat_T,
@@ -97,11 +120,14 @@ def prepare_arrays(obs: dict, n_groups: int, mismatch: tuple[float, float, float
         arr, info = _unit_arrays(o, n_groups, mismatch)
         arrays.update({f"u{u}.{key}": value for key, value in arr.items()})
         units.append(info)
-    static = {"n_groups": n_groups, "units": units,
-              "has_mismatch": any(info["mismatch"] for info in units),
-              "has_patterns": bool(np.any(obs["link_w"] > 0)),
-              "grid": max(info["grid"] for info in units),
-              "obs": {key: np.asarray(v) for key, v in obs.items()}}
+    static = {
+        "n_groups": n_groups,
+        "units": units,
+        "has_mismatch": any(info["mismatch"] for info in units),
+        "has_patterns": bool(np.any(obs["link_w"] > 0)),
+        "grid": max(info["grid"] for info in units),
+        "obs": {key: np.asarray(v) for key, v in obs.items()},
+    }
     return arrays, static
 
 
@@ -144,11 +170,23 @@ def _unit_arrays(o: dict, n_groups: int, mismatch: tuple[float, float, float, fl
     if o["kex_w"] > 0:
         umask = np.where(k != o["kex"], -BIG, umask)
     arr = {
-        "k": k, "lg_k": special.gammaln(k + 1.0), "free_w": free.astype(float), "gmask": gmask,
-        "chat_w": o["chat_w"].astype(float), "rest_chat": rc, "lg_rest_chat": lg_rc,
-        "reg_w": o["reg_w"].astype(float), "rest_reg": rr, "lg_rest_reg": lg_rr,
-        "chatp_w": np.asarray(float(o["chatp_w"])), "rest_chatp": rcp, "lg_rest_chatp": lg_rcp,
-        "regp_w": np.asarray(float(o["regp_w"])), "rest_regp": rrp, "lg_rest_regp": lg_rrp, "umask": umask,
+        "k": k,
+        "lg_k": special.gammaln(k + 1.0),
+        "free_w": free.astype(float),
+        "gmask": gmask,
+        "chat_w": o["chat_w"].astype(float),
+        "rest_chat": rc,
+        "lg_rest_chat": lg_rc,
+        "reg_w": o["reg_w"].astype(float),
+        "rest_reg": rr,
+        "lg_rest_reg": lg_rr,
+        "chatp_w": np.asarray(float(o["chatp_w"])),
+        "rest_chatp": rcp,
+        "lg_rest_chatp": lg_rcp,
+        "regp_w": np.asarray(float(o["regp_w"])),
+        "rest_regp": rrp,
+        "lg_rest_regp": lg_rrp,
+        "umask": umask,
     }
     if mode == "conv" and n_groups > 1:
         kk, ii = np.meshgrid(np.arange(big_b + 1), np.arange(big_b + 1), indexing="ij")
@@ -168,8 +206,13 @@ def log_betabinom(x, n, a: float, b: float):
     x, n = np.asarray(x, float), np.asarray(n, float)
     ok = (x >= 0) & (x <= n)
     xc, nc = np.where(ok, x, 0.0), np.maximum(n, 0.0)
-    val = (special.gammaln(nc + 1) - special.gammaln(xc + 1) - special.gammaln(np.maximum(nc - xc, 0) + 1)
-           + special.betaln(xc + a, np.maximum(nc - xc, 0) + b) - special.betaln(a, b))
+    val = (
+        special.gammaln(nc + 1)
+        - special.gammaln(xc + 1)
+        - special.gammaln(np.maximum(nc - xc, 0) + 1)
+        + special.betaln(xc + a, np.maximum(nc - xc, 0) + b)
+        - special.betaln(a, b)
+    )
     return np.where(ok, val, -np.inf)
 
 
@@ -265,7 +308,7 @@ def multinomial_part(lm: dict, a: dict, static: dict, ops: _Ops):
 
 def unit_arrays(a: dict, u: int) -> dict:
     prefix = f"u{u}."
-    return {key[len(prefix):]: value for key, value in a.items() if key.startswith(prefix)}
+    return {key[len(prefix) :]: value for key, value in a.items() if key.startswith(prefix)}
 
 
 def hankel_sum(x, y, h, a: dict, ops: _Ops):
@@ -319,8 +362,9 @@ def _gumbel_argmax(logw: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.argmax(logw + rng.gumbel(size=logw.shape), axis=-1)
 
 
-def draw_cells(coef: np.ndarray, params: dict, a: dict, static: dict, design, n_link_coef: int,
-               rng: np.random.Generator) -> dict:
+def draw_cells(
+    coef: np.ndarray, params: dict, a: dict, static: dict, design, n_link_coef: int, rng: np.random.Generator
+) -> dict:
     """Posterior draws of the latent 2 x 2 cells of every stratum, given parameter draws.
 
     ``coef`` (n, U, G, C) and ``params`` arrays (n,) are posterior draws; returns integer

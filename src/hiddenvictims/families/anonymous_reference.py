@@ -58,8 +58,11 @@ def reference_design(
     names = [INTERCEPT, *[term_name(t, linked) for t in terms], "alpha", "theta"]
     pr = spec.priors
     mu = np.array([pr.intercept_mu] + [0.0] * len(terms) + [spec.anonymous_mu, spec.dependence.mean])
-    sd = np.array([pr.intercept_sd] + [pr.main_sd if len(t) == 1 else pr.interaction_sd for t in terms]
-                  + [spec.anonymous_sd, max(spec.dependence.sd, 1e-6)])
+    sd = np.array(
+        [pr.intercept_sd]
+        + [pr.main_sd if len(t) == 1 else pr.interaction_sd for t in terms]
+        + [spec.anonymous_sd, max(spec.dependence.sd, 1e-6)]
+    )
     return design, names, mu, sd
 
 
@@ -74,8 +77,7 @@ def fit_reference(table: CaptureTable, anonymous: str, spec: AnonymousSpec, samp
     y = table.counts.values.astype(float)
     w = np.ones_like(y)
     mode, hess = posterior_mode(x_obs, y, w, mu, sd)
-    data = {"X": x_obs, "y": y, "lyf": gammaln(y + 1.0), "mode": mode, "M": whitening(hess),
-            "mu": mu, "sd": sd}
+    data = {"X": x_obs, "y": y, "lyf": gammaln(y + 1.0), "mode": mode, "M": whitening(hess), "mu": mu, "sd": sd}
     with pm.Model(coords={TERM_DIM: names}) as model:
         shared = {k: pm.Data(k, v) for k, v in data.items()}
         z = pm.Flat("z", dims=TERM_DIM)
@@ -90,8 +92,13 @@ def fit_reference(table: CaptureTable, anonymous: str, spec: AnonymousSpec, samp
     n0 = rng.poisson(np.exp(beta[..., 0]))
     idata.posterior["theta"] = idata.posterior["beta"].sel({TERM_DIM: "theta"})
     return make_estimate(
-        family="anonymous-reference", table=table, hidden=n0, model=spec.model_dump(mode="json"),
-        sampler=sampler.model_dump(mode="json"), seed=sampler.seed, idata=idata,
+        family="anonymous-reference",
+        table=table,
+        hidden=n0,
+        model=spec.model_dump(mode="json"),
+        sampler=sampler.model_dump(mode="json"),
+        seed=sampler.seed,
+        idata=idata,
         notes=("full-linkage reference: log-linear with a single anonymous-list dependence theta",),
         diagnostic_vars=("N", "theta"),
     )

@@ -260,9 +260,7 @@ class Averaged:
     cells_evaluated: int
 
 
-def average(
-    terms: SubsetTerms, subsets: np.ndarray, coef: np.ndarray, n_grid: int, n_own: int = 10
-) -> Averaged:
+def average(terms: SubsetTerms, subsets: np.ndarray, coef: np.ndarray, n_grid: int, n_own: int = 10) -> Averaged:
     """Average over graphs with coefficients ``coef`` (G x len(subsets)) on n0 = 0..n_grid-1.
 
     ``own`` also returns each of the ``n_own`` most probable graphs' own posterior of n0.
@@ -278,9 +276,7 @@ def _threadpools() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def _average(
-    terms: SubsetTerms, subsets: np.ndarray, coef: np.ndarray, n_grid: int, n_own: int
-) -> Averaged:
+def _average(terms: SubsetTerms, subsets: np.ndarray, coef: np.ndarray, n_grid: int, n_own: int) -> Averaged:
     coef = np.ascontiguousarray(coef, dtype=np.float64)
     n_graphs = coef.shape[0]
     a, c = terms.params(subsets)
@@ -356,9 +352,7 @@ def _average(
     )
 
 
-def graph_pmf(
-    terms: SubsetTerms, subsets: np.ndarray, coef_row: np.ndarray, n_grid: int
-) -> np.ndarray:
+def graph_pmf(terms: SubsetTerms, subsets: np.ndarray, coef_row: np.ndarray, n_grid: int) -> np.ndarray:
     """Posterior of n0 = 0 .. n_grid - 1 given one graph."""
     used = np.flatnonzero(coef_row)
     a, c = terms.params(subsets[used])
@@ -384,9 +378,7 @@ class Mc3Result:
         return self.chain_visits.sum(axis=0)
 
 
-def mc3(
-    terms: SubsetTerms, n_grid: int, iterations: int, burn_in: int, chains: int, seed: int
-) -> Mc3Result:
+def mc3(terms: SubsetTerms, n_grid: int, iterations: int, burn_in: int, chains: int, seed: int) -> Mc3Result:
     """Metropolis over decomposable graphs on ``terms.k`` lists (uniform graph prior).
 
     Chain c starts from the empty graph (c even) or the complete graph (c odd) and draws its
@@ -589,8 +581,7 @@ def average_counts(
         search = "exact" if k <= spec.max_lists_exact else "mc3"
     if search == "mc3" and spec.mc3_burn_in >= spec.mc3_iterations:
         raise InputError(
-            f"mc3_burn_in ({spec.mc3_burn_in}) must be smaller than mc3_iterations "
-            f"({spec.mc3_iterations})"
+            f"mc3_burn_in ({spec.mc3_burn_in}) must be smaller than mc3_iterations ({spec.mc3_iterations})"
         )
     if search == "exact" and k > graphs.MAX_ENUMERATE:
         raise InputError(
@@ -661,9 +652,7 @@ def describe(res: AveragingResult) -> list[str]:
     incl = res.edge_inclusion().sort_values(ascending=False)
     strong = [f"{name} ({p:.2f})" for name, p in incl.items() if p >= 0.5]
     notes.append(
-        "Pairs of lists dependent with posterior probability >= 0.5: "
-        + (", ".join(strong) if strong else "none")
-        + "."
+        "Pairs of lists dependent with posterior probability >= 0.5: " + (", ".join(strong) if strong else "none") + "."
     )
     tail = res.tail_mass()
     if grid_cut(res):
@@ -704,18 +693,13 @@ def _stratum_tables(table: CaptureTable) -> list[tuple[str, CaptureTable]]:
     return out
 
 
-def _groups(
-    labels: list[str], results: list[AveragingResult], lists: tuple[str, ...]
-) -> dict[str, xr.Dataset]:
+def _groups(labels: list[str], results: list[AveragingResult], lists: tuple[str, ...]) -> dict[str, xr.Dataset]:
     """InferenceData groups: top models, edge inclusion and the pmf of N, per stratum."""
     n_top = max((len(r.top) for r in results), default=0)
     ranks = np.arange(1, n_top + 1)
     models = {
         "model": np.full((len(results), n_top), "", dtype=object),
-        **{
-            col: np.full((len(results), n_top), np.nan)
-            for col in ("probability", "N_median", "N_lower", "N_upper")
-        },
+        **{col: np.full((len(results), n_top), np.nan) for col in ("probability", "N_median", "N_lower", "N_upper")},
     }
     pairs = [f"{lists[i]}-{lists[j]}" for i, j in graphs.edge_pairs(len(lists))]
     inclusion = np.full((len(results), len(pairs)), np.nan)
@@ -733,9 +717,7 @@ def _groups(
     dims = (STRATUM_DIM, "rank")
     coords = {STRATUM_DIM: labels}
     return {
-        "averaging_models": xr.Dataset(
-            {k: (dims, v) for k, v in models.items()}, coords={**coords, "rank": ranks}
-        ),
+        "averaging_models": xr.Dataset({k: (dims, v) for k, v in models.items()}, coords={**coords, "rank": ranks}),
         "averaging_edges": xr.Dataset(
             {"inclusion_probability": ((STRATUM_DIM, "edge"), inclusion)},
             coords={**coords, "edge": pairs},
@@ -771,17 +753,13 @@ def fit(table: CaptureTable, spec: AveragingSpec, sampler: SamplerSettings) -> E
     """
     parts = _stratum_tables(table)
     results = [
-        average_counts(
-            sub.lists, sub.flat_counts()[0], spec, seed=sampler.seed, chains=sampler.chains
-        )
+        average_counts(sub.lists, sub.flat_counts()[0], spec, seed=sampler.seed, chains=sampler.chains)
         for _, sub in parts
     ]
     labels = [label for label, _ in parts]
     n_draws = sampler.draws * sampler.chains
     rng = np.random.default_rng([sampler.seed, 0xA7E])
-    hidden = np.stack(
-        [rng.choice(r.N - r.n_observed, size=n_draws, p=r.pmf) for r in results], axis=-1
-    )
+    hidden = np.stack([rng.choice(r.N - r.n_observed, size=n_draws, p=r.pmf) for r in results], axis=-1)
     hidden = hidden.reshape(1, n_draws, *table.strata_shape())
     notes = []
     for label, res in zip(labels, results, strict=True):

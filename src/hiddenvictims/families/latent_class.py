@@ -138,9 +138,7 @@ def build_model(n_lists: int, n_classes: int, list_names=None) -> pm.Model:
             log_s = pm.Flat("log_s", dims=STICK_DIM)
             total = pt.exp(log_s).sum()
             # alpha integrated out: p(s) ∝ (b + sum s)^-(a + K - 1); + log s for the log scale
-            pm.Potential(
-                "stick_prior", -(a_alpha + n_classes - 1) * pt.log(b_alpha + total) + log_s.sum()
-            )
+            pm.Potential("stick_prior", -(a_alpha + n_classes - 1) * pt.log(b_alpha + total) + log_s.sum())
             log_w = log_weights(log_s)
         else:
             log_w = pt.zeros(1)
@@ -160,9 +158,7 @@ def structure_key(table: CaptureTable, spec: LatentClassSpec) -> tuple:
 
 
 # ---------------------------------------------------------------------------- after sampling
-def derived_draws(
-    eta: np.ndarray, log_s: np.ndarray | None, active: np.ndarray
-) -> dict[str, np.ndarray]:
+def derived_draws(eta: np.ndarray, log_s: np.ndarray | None, active: np.ndarray) -> dict[str, np.ndarray]:
     """Class weights, capture probabilities and log p0 per draw (numpy, stable).
 
     ``eta`` is (chain, draw, list, class), ``log_s`` (chain, draw, stick) or None for K = 1.
@@ -182,9 +178,7 @@ def hidden_draws(log_p0: np.ndarray, n_obs: int, rng: np.random.Generator) -> np
     return rng.negative_binomial(n_obs, success)
 
 
-def alpha_draws(
-    log_s: np.ndarray | None, spec: LatentClassSpec, rng: np.random.Generator, shape: tuple
-) -> np.ndarray:
+def alpha_draws(log_s: np.ndarray | None, spec: LatentClassSpec, rng: np.random.Generator, shape: tuple) -> np.ndarray:
     """alpha | sticks ~ Gamma(a + K - 1, rate b + sum s): its exact full conditional."""
     if log_s is None:
         return rng.gamma(spec.alpha_shape, 1.0 / spec.alpha_rate, size=shape)
@@ -249,8 +243,11 @@ def target_accept(spec: LatentClassSpec, sampler: SamplerSettings) -> float:
 
 def tempering_settings(spec: LatentClassSpec, sampler: SamplerSettings) -> TemperingSettings:
     return TemperingSettings(
-        temperatures=spec.temperatures, min_beta=spec.min_beta, trajectory=spec.trajectory,
-        max_leapfrog=spec.max_leapfrog, target_accept=target_accept(spec, sampler),
+        temperatures=spec.temperatures,
+        min_beta=spec.min_beta,
+        trajectory=spec.trajectory,
+        max_leapfrog=spec.max_leapfrog,
+        target_accept=target_accept(spec, sampler),
     )
 
 
@@ -259,9 +256,14 @@ def _tempering_stratum(table, spec, settings, data, seed):
     from ..inference.sampling import n_cores
 
     density = LatentClassDensity(
-        n_lists=table.n_lists, n_classes=spec.n_classes, counts=data["counts"],
-        active=data["active"], alpha_shape=spec.alpha_shape, alpha_rate=spec.alpha_rate,
-        capture_a=spec.capture_a, capture_b=spec.capture_b,
+        n_lists=table.n_lists,
+        n_classes=spec.n_classes,
+        counts=data["counts"],
+        active=data["active"],
+        alpha_shape=spec.alpha_shape,
+        alpha_rate=spec.alpha_rate,
+        capture_a=spec.capture_a,
+        capture_b=spec.capture_b,
     )
     ts = tempering_settings(spec, settings)
     rng = np.random.default_rng([seed, 0x7E4B])
@@ -332,9 +334,7 @@ def fit(table: CaptureTable, spec: LatentClassSpec, sampler: SamplerSettings) ->
     stats = []
     sampler_notes: list[str] = []
     for s, data in enumerate(model_data(table, spec)):
-        seed = sampler.seed if len(labels) == 1 else int(
-            np.random.SeedSequence([sampler.seed, s]).generate_state(1)[0]
-        )
+        seed = sampler.seed if len(labels) == 1 else int(np.random.SeedSequence([sampler.seed, s]).generate_state(1)[0])
         eta, log_s, stat, extra = sample_stratum(table, spec, settings, data, seed)
         derived = derived_draws(eta, log_s, data["active"])
         derived["alpha"] = alpha_draws(log_s, spec, rng, eta.shape[:2])

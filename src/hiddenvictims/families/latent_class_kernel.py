@@ -151,9 +151,7 @@ def _one(xp, bt, parent, added, pats, counts, n, active, a, b, c, d, n_lists, n_
         if k < K - 1:
             sk = s[k]
             ratio = sk / math.expm1(sk) if sk > 1e-12 else 1.0 - 0.5 * sk
-            gout[L * K + k] = (
-                bt * (gk[k] * ratio - tail * sk) + 1.0 - (a + K - 1) * sk / (b + tot)
-            )
+            gout[L * K + k] = bt * (gk[k] * ratio - tail * sk) + 1.0 - (a + K - 1) * sk / (b + tot)
         tail += gk[k]
     return ll, lp
 
@@ -167,8 +165,21 @@ def _batch(x, beta, parent, added, pats, counts, active, a, b, c, d, n_lists, n_
     n = counts[1:].sum()
     for i in range(p):
         ll, lp = _one(
-            x[i], beta[i], parent, added, pats, counts, n, active, a, b, c, d, n_lists,
-            n_classes, grad[i],
+            x[i],
+            beta[i],
+            parent,
+            added,
+            pats,
+            counts,
+            n,
+            active,
+            a,
+            b,
+            c,
+            d,
+            n_lists,
+            n_classes,
+            grad[i],
         )
         loglik[i] = ll
         logprior[i] = lp
@@ -176,8 +187,9 @@ def _batch(x, beta, parent, added, pats, counts, active, a, b, c, d, n_lists, n_
 
 
 @nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _leapfrog(x, mom, grad, eps, n_leap, scale2, beta, parent, added, pats, counts, active,
-              a, b, c, d, n_lists, n_classes):
+def _leapfrog(
+    x, mom, grad, eps, n_leap, scale2, beta, parent, added, pats, counts, active, a, b, c, d, n_lists, n_classes
+):
     """Leapfrog-integrate every row for its own number of steps (see tempering.hmc_move)."""
     p, dim = x.shape
     x_new = np.empty_like(x)
@@ -195,8 +207,7 @@ def _leapfrog(x, mom, grad, eps, n_leap, scale2, beta, parent, added, pats, coun
         for s in range(steps):
             for k in range(dim):
                 xi[k] += eps[i] * scale2[i, k] * pi[k]
-            ll, lp = _one(xi, beta[i], parent, added, pats, counts, n, active, a, b, c, d,
-                          n_lists, n_classes, gi)
+            ll, lp = _one(xi, beta[i], parent, added, pats, counts, n, active, a, b, c, d, n_lists, n_classes, gi)
             h = eps[i] if s < steps - 1 else 0.5 * eps[i]
             for k in range(dim):
                 pi[k] += h * gi[k]
@@ -253,24 +264,43 @@ class LatentClassDensity:
     def __call__(self, x: np.ndarray, beta: np.ndarray):
         pats, parent, added = self._patterns
         return _batch(
-            np.ascontiguousarray(x, dtype=np.float64), np.asarray(beta, dtype=np.float64),
-            parent, added, pats, np.asarray(self.counts, dtype=np.float64),
-            np.asarray(self.active, dtype=np.float64), float(self.alpha_shape),
-            float(self.alpha_rate), float(self.capture_a), float(self.capture_b),
-            self.n_lists, self.n_classes,
+            np.ascontiguousarray(x, dtype=np.float64),
+            np.asarray(beta, dtype=np.float64),
+            parent,
+            added,
+            pats,
+            np.asarray(self.counts, dtype=np.float64),
+            np.asarray(self.active, dtype=np.float64),
+            float(self.alpha_shape),
+            float(self.alpha_rate),
+            float(self.capture_a),
+            float(self.capture_b),
+            self.n_lists,
+            self.n_classes,
         )
 
     def leapfrog(self, x, mom, grad, eps, n_leap, scale2, beta):
         """Compiled leapfrog integration (no Python per step); the hook :func:`hmc_move` uses."""
         pats, parent, added = self._patterns
         return _leapfrog(
-            np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(mom),
-            np.ascontiguousarray(grad), np.asarray(eps, dtype=np.float64),
-            np.asarray(n_leap, dtype=np.int64), np.ascontiguousarray(scale2),
-            np.asarray(beta, dtype=np.float64), parent, added, pats,
-            np.asarray(self.counts, dtype=np.float64), np.asarray(self.active, dtype=np.float64),
-            float(self.alpha_shape), float(self.alpha_rate), float(self.capture_a),
-            float(self.capture_b), self.n_lists, self.n_classes,
+            np.ascontiguousarray(x, dtype=np.float64),
+            np.ascontiguousarray(mom),
+            np.ascontiguousarray(grad),
+            np.asarray(eps, dtype=np.float64),
+            np.asarray(n_leap, dtype=np.int64),
+            np.ascontiguousarray(scale2),
+            np.asarray(beta, dtype=np.float64),
+            parent,
+            added,
+            pats,
+            np.asarray(self.counts, dtype=np.float64),
+            np.asarray(self.active, dtype=np.float64),
+            float(self.alpha_shape),
+            float(self.alpha_rate),
+            float(self.capture_a),
+            float(self.capture_b),
+            self.n_lists,
+            self.n_classes,
         )
 
     def prior_draws(self, rng: np.random.Generator, size: int) -> np.ndarray:

@@ -61,12 +61,22 @@ class NutsResult:
 
     def adapted(self) -> dict[str, np.ndarray]:
         """The adapted kernel parameters and last positions, to start a related fit with."""
-        return {"step_size": self.step_size, "inverse_mass_matrix": self.inverse_mass_matrix,
-                "position": self.position[:, -1]}
+        return {
+            "step_size": self.step_size,
+            "inverse_mass_matrix": self.inverse_mass_matrix,
+            "position": self.position[:, -1],
+        }
 
 
-def make_sampler(logdensity: Callable, dim: int, chains: int, tune: int, draws: int,
-                 target_accept: float = 0.9, dense_mass: bool = True) -> Callable:
+def make_sampler(
+    logdensity: Callable,
+    dim: int,
+    chains: int,
+    tune: int,
+    draws: int,
+    target_accept: float = 0.9,
+    dense_mass: bool = True,
+) -> Callable:
     """A compiled ``run(data, seed) -> NutsResult``: ``logdensity(x, data)`` of an unconstrained
     vector ``x`` (dim,). Chains start from independent Normal(0, 0.5) points (the models here
     are standardised, so that is inside the prior's bulk). ``dense_mass``: adapt a full mass
@@ -84,9 +94,13 @@ def make_sampler(logdensity: Callable, dim: int, chains: int, tune: int, draws: 
             return logdensity(x, data)
 
         x0 = 0.5 * jax.random.normal(key_init, (dim,))
-        warmup = blackjax.window_adaptation(blackjax.nuts, target, is_mass_matrix_diagonal=not dense_mass,
-                                            target_acceptance_rate=target_accept,
-                                            max_num_doublings=WARMUP_MAX_DOUBLINGS)
+        warmup = blackjax.window_adaptation(
+            blackjax.nuts,
+            target,
+            is_mass_matrix_diagonal=not dense_mass,
+            target_acceptance_rate=target_accept,
+            max_num_doublings=WARMUP_MAX_DOUBLINGS,
+        )
         (state, params), _ = warmup.run(key_warm, x0, num_steps=tune)
         return draw(target, state, params, key_draw)
 
@@ -136,8 +150,7 @@ def make_sampler(logdensity: Callable, dim: int, chains: int, tune: int, draws: 
         :meth:`NutsResult.adapted` of a related fit of one data set, whose kernel is reused."""
         key = jax.random.PRNGKey(seed)
         if start is not None:
-            out = run_warm(jax.tree_util.tree_map(jnp.asarray, data), key,
-                           jax.tree_util.tree_map(jnp.asarray, start))
+            out = run_warm(jax.tree_util.tree_map(jnp.asarray, data), key, jax.tree_util.tree_map(jnp.asarray, start))
             return NutsResult(*(np.asarray(v) for v in out))
         batched = isinstance(data, Batch)
         leaves = data.data if batched else jax.tree_util.tree_map(lambda v: jnp.asarray(v)[None], data)

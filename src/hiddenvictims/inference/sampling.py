@@ -73,8 +73,10 @@ def _sample_pymc(
 
     # Our progress (bars or CI lines) replaces PyMC's own bar; the first draw arrives after
     # PyMC has compiled and initialised, which the bars' elapsed time includes.
-    with model, progress.task("sampling", settings.tune + settings.draws, settings.chains,
-                              "draws", part_label="chain") as bar:
+    with (
+        model,
+        progress.task("sampling", settings.tune + settings.draws, settings.chains, "draws", part_label="chain") as bar,
+    ):
         pm.set_data(data)
         return pm.sample(
             draws=settings.draws,

@@ -96,7 +96,7 @@ class DualAveraging:
         w = 1.0 / (t + 10.0)
         self.h_bar = (1.0 - w) * self.h_bar + w * (self.target - accept)
         self.log_step = self.mu - np.sqrt(t) / 0.05 * self.h_bar
-        eta = t ** -0.75
+        eta = t**-0.75
         self.log_bar = eta * self.log_step + (1.0 - eta) * self.log_bar
 
     @property
@@ -248,7 +248,7 @@ def parallel_tempering(
             step_t = adapt.step if it + 1 < tune else adapt.final
             history.append(x.reshape(n_chain, n_temp, dim).copy())
             if it + 1 in windows and len(history) >= 8:
-                recent = np.stack(history[len(history) // 2:])  # (iter, chain, temp, D)
+                recent = np.stack(history[len(history) // 2 :])  # (iter, chain, temp, D)
                 sd = recent.std(axis=(0, 1)) + 1e-3  # per temperature
                 scale = np.tile(sd, (n_chain, 1))
                 history = []
@@ -260,7 +260,7 @@ def parallel_tempering(
         refresh = bool(accepted.any())  # swapped rows carry another beta's gradient
         if it < tune:
             warm_prob += prob
-            warm_tries[it % 2::2] += n_chain
+            warm_tries[it % 2 :: 2] += n_chain
             if it + 1 in ladder_updates and len(betas) > 2 and warm_tries.min() > 0:
                 betas = respace(betas, 1.0 - warm_prob / warm_tries)
                 beta = np.tile(betas, n_chain)
@@ -270,7 +270,7 @@ def parallel_tempering(
             state = logdens(x, beta)
         if it >= tune:
             k = it - tune
-            tries[it % 2::2] += n_chain
+            tries[it % 2 :: 2] += n_chain
             swaps += accepted
             cold = np.arange(n_chain) * n_temp
             out[:, k] = x[cold]
@@ -304,8 +304,9 @@ def _run_group(args) -> TemperingResult:
         if _SHOW is not None:
             _SHOW()
 
-    return parallel_tempering(logdens, init, draws, tune, settings, np.random.default_rng(seed),
-                              report if _DONE is not None else None)
+    return parallel_tempering(
+        logdens, init, draws, tune, settings, np.random.default_rng(seed), report if _DONE is not None else None
+    )
 
 
 def sample_tempering(
@@ -329,8 +330,7 @@ def sample_tempering(
     n_chain = init.shape[0]
     groups = [g for g in np.array_split(np.arange(n_chain), min(2, n_chain)) if len(g)]
     seeds = np.random.SeedSequence(seed).spawn(len(groups))
-    jobs = [(logdens, init[g], draws, tune, settings, s, k)
-            for k, (g, s) in enumerate(zip(groups, seeds, strict=True))]
+    jobs = [(logdens, init[g], draws, tune, settings, s, k) for k, (g, s) in enumerate(zip(groups, seeds, strict=True))]
     results = _run_groups(jobs, [len(g) for g in groups], tune + draws, cores)
     tries = np.array([r.draws.shape[0] for r in results], dtype=float)
 
@@ -360,6 +360,7 @@ def _run_groups(jobs: list, sizes: list[int], iterations: int, cores: int) -> li
     watch = progress.enabled() and (method == "fork" or not parallel)
     shown = progress.task("tempering", iterations, sum(sizes), "iterations", part_label="chain")
     with shown as bar:
+
         def show() -> None:
             chain = 0
             for k, size in enumerate(sizes):

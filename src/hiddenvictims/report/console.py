@@ -64,12 +64,17 @@ def comparison_table(frame: pd.DataFrame, title: str) -> Table:
     pct = INTERVAL_PERCENT
     table = Table(title=title, title_justify="left")
     for col in ("model", "median N", f"{pct}% interval", "R-hat", "ESS", "existence check"):
-        table.add_column(col, justify="left" if col in ("model", "existence check") else "right",
-                         no_wrap=col != "existence check")
+        table.add_column(
+            col, justify="left" if col in ("model", "existence check") else "right", no_wrap=col != "existence check"
+        )
     for row in frame.itertuples(index=False):
         table.add_row(
-            row.model, f"{row.median:,.0f}", f"{row.lower:,.0f}–{row.upper:,.0f}",
-            _finite(row.max_rhat, "{:.3f}"), _finite(row.min_ess, "{:,.0f}"), row.checks,
+            row.model,
+            f"{row.median:,.0f}",
+            f"{row.lower:,.0f}–{row.upper:,.0f}",
+            _finite(row.max_rhat, "{:.3f}"),
+            _finite(row.min_ess, "{:,.0f}"),
+            row.checks,
         )
     return table
 
@@ -89,14 +94,24 @@ def print_check(table, k: float, floor: float, console: Console, show_all: bool 
 
     moved = table[~table["holds"]]
     rows = table if show_all else (moved if len(moved) else table.nlargest(5, "z"))
-    out = Table(title_justify="left", title=(
-        f"{len(moved)} of {len(table)} quantities moved (tolerance: {k:g} x combined Monte Carlo "
-        f"s.e. + {100 * floor:g}% of the baseline)"))
+    out = Table(
+        title_justify="left",
+        title=(
+            f"{len(moved)} of {len(table)} quantities moved (tolerance: {k:g} x combined Monte Carlo "
+            f"s.e. + {100 * floor:g}% of the baseline)"
+        ),
+    )
     for col in ("quantity", "baseline", "now", "change", "s.e. moved", "holds"):
         out.add_column(col, justify="left" if col == "quantity" else "right")
     for r in rows.sort_values("z", ascending=False).itertuples(index=False):
-        out.add_row(str(r.key), f"{r.baseline:,.4g}", f"{r.now:,.4g}", f"{r.diff:+,.3g}",
-                    f"{r.z:.1f}", "yes" if r.holds else "[bold red]NO[/bold red]")
+        out.add_row(
+            str(r.key),
+            f"{r.baseline:,.4g}",
+            f"{r.now:,.4g}",
+            f"{r.diff:+,.3g}",
+            f"{r.z:.1f}",
+            "yes" if r.holds else "[bold red]NO[/bold red]",
+        )
     console.print(out)
     if not show_all and not len(moved):
         console.print("all hold (the 5 largest moves shown; --all lists every quantity)")

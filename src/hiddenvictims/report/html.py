@@ -148,9 +148,7 @@ def observed_counts(folder: Folder) -> pd.DataFrame | None:
     threshold = suppress_threshold(folder)
     counts = {(r.year, r.population, r.series): r.count for r in frame.itertuples()}
     total, parts = OBSERVED_RELATION
-    relations = [
-        ((y, total, s), [(y, p, s) for p in parts]) for y, s in {(k[0], k[2]) for k in counts}
-    ]
+    relations = [((y, total, s), [(y, p, s) for p in parts]) for y, s in {(k[0], k[2]) for k in counts}]
     hidden = suppressed_cells(counts, relations, threshold)
     frame["why"] = [hidden.get((r.year, r.population, r.series)) for r in frame.itertuples()]
     return frame
@@ -181,18 +179,12 @@ def per_year_suppression(per_year: pd.DataFrame, threshold: int) -> pd.DataFrame
             return row.get((end, q), math.nan)
 
         implied = {
-            ("hidden", "share_registered"): [
-                get(e, "N") - get(e, "hidden") for e in ("median", "lower", "upper")
-            ],
+            ("hidden", "share_registered"): [get(e, "N") - get(e, "hidden") for e in ("median", "lower", "upper")],
             ("share_chat",): [get("median", "N") * get("median", "share_chat")],
         }
         for quantities, values in implied.items():
             if any(is_small(v, threshold) for v in values):
-                mask = (
-                    (out["population"] == population)
-                    & (out["year"] == year)
-                    & out["quantity"].isin(quantities)
-                )
+                mask = (out["population"] == population) & (out["year"] == year) & out["quantity"].isin(quantities)
                 for end in ("median", "lower", "upper"):
                     out.loc[mask, f"why_{end}"] = out.loc[mask, f"why_{end}"].fillna(COMPLEMENT)
     return out
@@ -238,24 +230,14 @@ def _estimate_rows(folder: Folder, threshold: int, lang: str) -> dict | None:
     if per_year is None:
         return None
     why = per_year_suppression(per_year, threshold).set_index(["population", "year", "quantity"])
-    quantities = [
-        q
-        for q in ("N", "hidden", "share_registered", "share_chat")
-        if q in set(per_year["quantity"])
-    ]
+    quantities = [q for q in ("N", "hidden", "share_registered", "share_chat") if q in set(per_year["quantity"])]
     rows = []
     for (population, year), sub in per_year.groupby(["population", "year"], sort=False):
         cells = []
         for q in quantities:
             match = sub[sub["quantity"] == q]
-            cells.append(
-                _cell(match.iloc[0], why.loc[(population, year, q)], threshold, lang)
-                if len(match)
-                else "–"
-            )
-        rows.append(
-            {"population": label("pop", population, lang), "year": str(year), "cells": cells}
-        )
+            cells.append(_cell(match.iloc[0], why.loc[(population, year, q)], threshold, lang) if len(match) else "–")
+        rows.append({"population": label("pop", population, lang), "year": str(year), "cells": cells})
     return {"columns": [t(f"col_{q}", lang) for q in quantities], "rows": rows}
 
 
@@ -271,9 +253,7 @@ def _headline_dutch(folder: Folder, threshold: int, lang: str) -> tuple[str, int
         match = sub[(sub["year"] == year) & (sub["quantity"] == q)]
         if match.empty:
             return "–"
-        return _value(
-            q, match.iloc[0][end], why.loc[(population, year, q)][f"why_{end}"], threshold, lang
-        )
+        return _value(q, match.iloc[0][end], why.loc[(population, year, q)][f"why_{end}"], threshold, lang)
 
     text = t(
         "headline_dutch",
@@ -319,13 +299,9 @@ def _headline_generic(folder: Folder, threshold: int, lang: str) -> str | None:
     observed, hide = _generic_observed(rows, threshold)
 
     def count(v: float) -> str:
-        return shown_count(
-            v, SMALL if is_small(v, threshold) else None, threshold, lambda x: fmt_int(x, lang)
-        )
+        return shown_count(v, SMALL if is_small(v, threshold) else None, threshold, lambda x: fmt_int(x, lang))
 
-    obs = shown_count(
-        observed.get(stratum), hide.get(stratum), threshold, lambda x: fmt_int(x, lang)
-    )
+    obs = shown_count(observed.get(stratum), hide.get(stratum), threshold, lambda x: fmt_int(x, lang))
     return t(
         "headline_generic",
         lang,
@@ -356,9 +332,7 @@ def _headline_scenario(folder: Folder, threshold: int, lang: str) -> str | None:
         return None
 
     def count(v: float) -> str:
-        return shown_count(
-            v, SMALL if is_small(v, threshold) else None, threshold, lambda x: fmt_int(x, lang)
-        )
+        return shown_count(v, SMALL if is_small(v, threshold) else None, threshold, lambda x: fmt_int(x, lang))
 
     change = sub.loc["change"]
 
@@ -438,9 +412,7 @@ def _observed_table(obs: pd.DataFrame | None, threshold: int, lang: str) -> dict
             cells.append(
                 "–"
                 if m.empty
-                else shown_count(
-                    m.iloc[0]["count"], m.iloc[0]["why"], threshold, lambda v: fmt_int(v, lang)
-                )
+                else shown_count(m.iloc[0]["count"], m.iloc[0]["why"], threshold, lambda v: fmt_int(v, lang))
             )
         rows.append({"year": str(year), "cells": cells})
     return {"columns": columns, "rows": rows}
@@ -475,10 +447,7 @@ def population_year_draws(post) -> dict:
         from ..studies.netherlands.pipeline import population_draws
 
         pops = population_draws(post)
-        return {
-            name: ds["N"].stack(_s=("chain", "draw")).transpose("_s", "year").values
-            for name, ds in pops.items()
-        }
+        return {name: ds["N"].stack(_s=("chain", "draw")).transpose("_s", "year").values for name, ds in pops.items()}
     except (ImportError, KeyError, ValueError):
         n = post["N"]
         n = n.sum([d for d in n.dims if d not in ("chain", "draw", "year")])
@@ -526,9 +495,7 @@ def sentence_text(c: Comparison, lang: str) -> str:
     )
 
 
-def _sources(
-    folder: Folder, lang: str, population: str | None, year: int | None, threshold: int
-) -> dict | None:
+def _sources(folder: Folder, lang: str, population: str | None, year: int | None, threshold: int) -> dict | None:
     sources = folder.frame("sources")
     contrib = folder.frame("contributions")
     conflicts = folder.frame("conflicts")
@@ -573,9 +540,7 @@ def _sources(
                 ],
             }
             out["scaled_intro"] = (
-                t("contrib_scaled_intro", lang)
-                if any(r["series"] == "scaled" for r in rows)
-                else None
+                t("contrib_scaled_intro", lang) if any(r["series"] == "scaled" for r in rows) else None
             )
     if conflicts is not None and "flagged" in conflicts:
         flagged = conflicts[conflicts["flagged"].astype(str).str.lower().isin(["true", "1", "yes"])]
@@ -585,9 +550,7 @@ def _sources(
             else list(map(str, flagged["source"]))
         )
         out["conflicts"] = (
-            t("conflicts_flagged", lang, sources=", ".join(names))
-            if len(flagged)
-            else t("conflicts_ok", lang)
+            t("conflicts_flagged", lang, sources=", ".join(names)) if len(flagged) else t("conflicts_ok", lang)
         )
     return out
 
@@ -618,11 +581,7 @@ def _contribution_rows(folder: Folder, population: str, year: int, lang: str) ->
     contrib = folder.frame("contributions")
     sub = contrib[(contrib["population"] == population) & (contrib["year"] == year)]
     per_year = folder.frame("per_year")
-    full = per_year[
-        (per_year["population"] == population)
-        & (per_year["year"] == year)
-        & (per_year["quantity"] == "N")
-    ]
+    full = per_year[(per_year["population"] == population) & (per_year["year"] == year) & (per_year["quantity"] == "N")]
 
     def row(category: str, series: str, legend: str, r) -> dict:
         return {
@@ -634,9 +593,7 @@ def _contribution_rows(folder: Folder, population: str, year: int, lang: str) ->
             "label": legend,
         }
 
-    rows = [
-        row(t("contrib_all", lang), "all", t("contrib_all", lang), r) for _, r in full.iterrows()
-    ]
+    rows = [row(t("contrib_all", lang), "all", t("contrib_all", lang), r) for _, r in full.iterrows()]
     if "variant" in sub:
         from ..studies.netherlands.synthesis_report import variant_label
 
@@ -661,9 +618,7 @@ def _contribution_rows(folder: Folder, population: str, year: int, lang: str) ->
     return rows
 
 
-def _sensitivity(
-    folder: Folder, lang: str, population: str | None, year: int | None, threshold: int
-) -> dict | None:
+def _sensitivity(folder: Folder, lang: str, population: str | None, year: int | None, threshold: int) -> dict | None:
     sens = folder.frame("sensitivity")
     if sens is None or population is None:
         return None
@@ -679,9 +634,7 @@ def _sensitivity(
         return None
     return {
         "svg": Markup(figs.sensitivity_chart(sub, lang)),
-        "caption": t(
-            "sensitivity_caption", lang, population=label("pop", population, lang), year=shown_year
-        ),
+        "caption": t("sensitivity_caption", lang, population=label("pop", population, lang), year=shown_year),
     }
 
 
@@ -741,22 +694,15 @@ def _appendix(folder: Folder, lang: str) -> dict:
             value = fmt_num(diag[key], lang, digits) if digits else fmt_int(diag[key], lang)
             rows.append({"name": t(f"diag_{key}", lang), "value": value})
     out: dict[str, Any] = {
-        "intro": t(
-            "appendix_intro", lang, rhat=fmt_num(RHAT_MAX, lang), ess=fmt_int(ESS_MIN, lang)
-        ),
+        "intro": t("appendix_intro", lang, rhat=fmt_num(RHAT_MAX, lang), ess=fmt_int(ESS_MIN, lang)),
         "rows": rows,
-        "warnings": [
-            str(w) for w in (diag.get("warnings") or folder.summary.get("warnings") or [])
-        ],
+        "warnings": [str(w) for w in (diag.get("warnings") or folder.summary.get("warnings") or [])],
         "notes": [str(n) for n in folder.summary.get("notes") or []],
     }
     per_year = folder.frame("per_year")
     if per_year is not None and "mcse_median" in per_year:
         n = per_year[per_year["quantity"] == "N"]
-        rel = {
-            e: fmt_pct(float((n[f"mcse_{e}"] / n[e]).max()), lang)
-            for e in ("median", "lower", "upper")
-        }
+        rel = {e: fmt_pct(float((n[f"mcse_{e}"] / n[e]).max()), lang) for e in ("median", "lower", "upper")}
         out["mc"] = t("mc_text", lang, **rel)
     sens = folder.frame("sensitivity")
     if sens is not None and {"ess", "pareto_k"} <= set(sens.columns):
@@ -776,14 +722,10 @@ def _appendix(folder: Folder, lang: str) -> dict:
         stat = "p_value" if "p_value" in conflicts else "z" if "z" in conflicts else None
         out["conflicts"] = [
             {
-                "source": _group_name(r["group"], lang)
-                if "group" in r
-                else str(r.get("source", "")),
+                "source": _group_name(r["group"], lang) if "group" in r else str(r.get("source", "")),
                 "statistic": str(r.get("statistic", "")),
                 "value": fmt_num(r[stat], lang, 3) if stat else "–",
-                "flagged": t(
-                    "yes" if str(r.get("flagged")).lower() in ("true", "1", "yes") else "no", lang
-                ),
+                "flagged": t("yes" if str(r.get("flagged")).lower() in ("true", "1", "yes") else "no", lang),
             }
             for r in conflicts.to_dict(orient="records")
         ]
@@ -856,9 +798,7 @@ def report_context(folder: Folder, lang: str) -> dict[str, Any]:
         why = per_year_suppression(per_year, threshold)
         why = why[why["population"] == population].set_index(["year", "quantity"])
         keep = [
-            not any(
-                isinstance(why.loc[(y, q)][f"why_{e}"], str) for e in ("median", "lower", "upper")
-            )
+            not any(isinstance(why.loc[(y, q)][f"why_{e}"], str) for e in ("median", "lower", "upper"))
             for y, q in zip(est["year"], est["quantity"], strict=True)
         ]
         ctx["chart"] = {
@@ -961,9 +901,7 @@ def write_publication(path: str | Path) -> Path:
                 ("x" if w else f"{v:.4f}")
                 if q.startswith("share")
                 else shown_count(v, w, threshold, lambda x: str(int(round(x))))
-                for q, v, w in zip(
-                    per_year["quantity"], per_year[end], why[f"why_{end}"], strict=True
-                )
+                for q, v, w in zip(per_year["quantity"], per_year[end], why[f"why_{end}"], strict=True)
             ]
         out.to_csv(target / "per_year.csv", index=False)
     return target

@@ -54,9 +54,7 @@ def _count_axis(ax, lang: str) -> None:
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
 
 
-def observed_vs_estimated(
-    estimates: pd.DataFrame, observed: pd.DataFrame, population: str, lang: str
-) -> str:
+def observed_vs_estimated(estimates: pd.DataFrame, observed: pd.DataFrame, population: str, lang: str) -> str:
     """Per year: registered and chat counts (dots, shown counts only) against the estimated
     total and the estimated number not in the register (lines with interval bands).
 
@@ -70,9 +68,7 @@ def observed_vs_estimated(
         if sub.empty:
             continue
         x = sub["year"].to_numpy()
-        ax.fill_between(
-            x, sub["lower"], sub["upper"], color=COLOURS[quantity], alpha=0.18, linewidth=0
-        )
+        ax.fill_between(x, sub["lower"], sub["upper"], color=COLOURS[quantity], alpha=0.18, linewidth=0)
         ax.plot(
             x,
             sub["median"],
@@ -82,9 +78,7 @@ def observed_vs_estimated(
             label=t(f"series_{quantity}", lang),
         )
     for series in ("registered", "chat"):
-        sub = observed[(observed["series"] == series) & ~observed["hidden"]].dropna(
-            subset=["count"]
-        )
+        sub = observed[(observed["series"] == series) & ~observed["hidden"]].dropna(subset=["count"])
         if not sub.empty:
             ax.scatter(
                 sub["year"],

@@ -59,8 +59,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "chart_generic_title": "Observed and estimated",
         "chart_generic_caption": (
-            "Dots: people seen by at least one list. Bars: the estimated total with its {pct}% "
-            "interval."
+            "Dots: people seen by at least one list. Bars: the estimated total with its {pct}% interval."
         ),
         "chart_scenario_title": "Baseline and scenario",
         "chart_scenario_caption": "Median with its {pct}% interval, baseline and scenario.",
@@ -75,8 +74,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "series_observed": "seen by a list",
         "quotable_title": "Sentences you can quote",
         "quotable_intro": (
-            "Each sentence compares the register with the estimate over the same years and for "
-            "the same group."
+            "Each sentence compares the register with the estimate over the same years and for the same group."
         ),
         "sentence_change": (
             "From {start} to {end}, the number of registered {population} went from "
@@ -84,9 +82,7 @@ MESSAGES: dict[str, dict[str, str]] = {
             "{population} changed by {est_change} ({pct}% interval {est_lower} to {est_upper}; "
             "chance that it fell: {p_fell})."
         ),
-        "verdict_unclear": (
-            "A change in registrations does not show that the number itself changed."
-        ),
+        "verdict_unclear": ("A change in registrations does not show that the number itself changed."),
         "verdict_fell": "The estimated number fell as well.",
         "verdict_rose": "The estimated number rose as well.",
         "rests_title": "What the answer rests on",
@@ -261,8 +257,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "chart_generic_title": "Waargenomen en geschat",
         "chart_generic_caption": (
-            "Stippen: mensen die op minstens één lijst staan. Balken: het geschatte totaal met "
-            "zijn {pct}%-interval."
+            "Stippen: mensen die op minstens één lijst staan. Balken: het geschatte totaal met zijn {pct}%-interval."
         ),
         "chart_scenario_title": "Uitgangssituatie en scenario",
         "chart_scenario_caption": "Mediaan met {pct}%-interval, uitgangssituatie en scenario.",
@@ -277,8 +272,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "series_observed": "op een lijst",
         "quotable_title": "Zinnen om te citeren",
         "quotable_intro": (
-            "Elke zin vergelijkt de registratie met de schatting over dezelfde jaren en voor "
-            "dezelfde groep."
+            "Elke zin vergelijkt de registratie met de schatting over dezelfde jaren en voor dezelfde groep."
         ),
         "sentence_change": (
             "Van {start} tot {end} ging het aantal geregistreerde {population} van {reg_start} "
@@ -286,9 +280,7 @@ MESSAGES: dict[str, dict[str, str]] = {
             "{population} met {est_change} ({pct}%-interval {est_lower} tot {est_upper}; "
             "kans dat het daalde: {p_fell})."
         ),
-        "verdict_unclear": (
-            "Een verandering in de registraties laat niet zien dat het aantal zelf veranderde."
-        ),
+        "verdict_unclear": ("Een verandering in de registraties laat niet zien dat het aantal zelf veranderde."),
         "verdict_fell": "Het geschatte aantal daalde ook.",
         "verdict_rose": "Het geschatte aantal steeg ook.",
         "rests_title": "Waar het antwoord op rust",
@@ -422,9 +414,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "q_reached_chat": "bereikt door de chat",
         "q_reached_any": "in beeld bij een bron",
         "q_chat_not_registered": "chatcontacten niet geregistreerd",
-        "footer": (
-            "Gemaakt met hiddenvictims. Alle intervallen zijn gelijkstaartige {pct}%-intervallen."
-        ),
+        "footer": ("Gemaakt met hiddenvictims. Alle intervallen zijn gelijkstaartige {pct}%-intervallen."),
     },
 }
 

@@ -51,10 +51,22 @@ def fmt_row(row, lang: str) -> str:
 def wide_table(table: pd.DataFrame, lang: str) -> str:
     """Markdown table: one row per population x year, columns N, hidden, shares."""
     names = {
-        "en": {"N": "victims (N)", "hidden": "not in the register", "share_registered": "share registered",
-               "share_chat": "share reached by the chat", "population": "population", YEAR: "year"},
-        "nl": {"N": "slachtoffers (N)", "hidden": "niet in de registratie", "share_registered": "aandeel geregistreerd",
-               "share_chat": "aandeel bereikt door de chat", "population": "groep", YEAR: "jaar"},
+        "en": {
+            "N": "victims (N)",
+            "hidden": "not in the register",
+            "share_registered": "share registered",
+            "share_chat": "share reached by the chat",
+            "population": "population",
+            YEAR: "year",
+        },
+        "nl": {
+            "N": "slachtoffers (N)",
+            "hidden": "niet in de registratie",
+            "share_registered": "aandeel geregistreerd",
+            "share_chat": "aandeel bereikt door de chat",
+            "population": "groep",
+            YEAR: "jaar",
+        },
     }[lang]
     pops = {"Dutch victims": "Nederlandse slachtoffers", "Dutch minors": "Nederlandse minderjarigen"}
     quantities = ["N", "hidden", "share_registered", "share_chat"]
@@ -70,10 +82,12 @@ def wide_table(table: pd.DataFrame, lang: str) -> str:
 def sensitivity_markdown(sens: pd.DataFrame, lang: str, year: int) -> str:
     """Compact table for one year: one row per prior setting, N of Dutch victims and minors."""
     rows = sens[sens["stratum"] == str(year)]
-    head = {"en": f"| dependence prior | mismatch prior | evidence | Dutch victims {year} | Dutch minors {year} "
-                  "| ESS | k-hat |",
-            "nl": f"| afhankelijkheid | mismatch | bewijs | Nederlandse slachtoffers {year} "
-                  f"| Nederlandse minderjarigen {year} | ESS | k-hat |"}[lang]
+    head = {
+        "en": f"| dependence prior | mismatch prior | evidence | Dutch victims {year} | Dutch minors {year} "
+        "| ESS | k-hat |",
+        "nl": f"| afhankelijkheid | mismatch | bewijs | Nederlandse slachtoffers {year} "
+        f"| Nederlandse minderjarigen {year} | ESS | k-hat |",
+    }[lang]
     lines = [head, "|---|---|---|---|---|---|---|"]
     sep = " tot " if lang == "nl" else " to "
     for (dep, mis, ev), sub in rows.groupby(["dependence", "mismatch", "evidence"], sort=False):
@@ -90,8 +104,10 @@ def sensitivity_markdown(sens: pd.DataFrame, lang: str, year: int) -> str:
 
 def prior_posterior_markdown(estimate, lang: str) -> str:
     frame = prior_posterior_table(estimate)
-    head = {"en": f"| quantity | prior: median ({PCT}%) | posterior: median ({PCT}%) |",
-            "nl": f"| grootheid | prior: mediaan ({PCT}%) | posterior: mediaan ({PCT}%) |"}[lang]
+    head = {
+        "en": f"| quantity | prior: median ({PCT}%) | posterior: median ({PCT}%) |",
+        "nl": f"| grootheid | prior: mediaan ({PCT}%) | posterior: mediaan ({PCT}%) |",
+    }[lang]
     lines = [head, "|---|---|---|"]
     for quantity, sub in frame.groupby("quantity", sort=False):
         cells = []
@@ -114,20 +130,30 @@ def quotable(post, figures: pd.DataFrame, lang: str) -> str:
     p = ch["p_fell"]
     pct = lambda x: f"{100 * x:+.0f}%".replace("+-", "-")  # noqa: E731
     if lang == "en":
-        verdict = ("Falling registrations do not show falling numbers" if p < 0.9 else
-                   "The estimated number fell too, but by an uncertain amount")
-        return (f"{verdict}: registered Dutch victims went from {fmt_count(r0['register_dutch'])} in "
-                f"{int(r0[YEAR])} to {fmt_count(r1['register_dutch'])} in {int(r1[YEAR])} ({pct(reg_change)}), "
-                f"while the estimated number of Dutch victims changed by {pct(ch['median'])} from {first} to {last} "
-                f"({PCT}% interval {pct(ch['lower'])} to {pct(ch['upper'])}; chance that it fell at all: "
-                f"{100 * p:.0f}%).")
-    verdict = ("Dalende registraties laten geen daling van het aantal slachtoffers zien" if p < 0.9 else
-               "Het geschatte aantal daalde ook, maar met een onzekere omvang")
-    return (f"{verdict}: het aantal geregistreerde Nederlandse slachtoffers ging van "
-            f"{fmt_count(r0['register_dutch'], 'nl')} in {int(r0[YEAR])} naar {fmt_count(r1['register_dutch'], 'nl')} "
-            f"in {int(r1[YEAR])} ({pct(reg_change)}), terwijl het geschatte aantal Nederlandse slachtoffers van "
-            f"{first} tot {last} met {pct(ch['median'])} veranderde ({PCT}%-interval {pct(ch['lower'])} tot "
-            f"{pct(ch['upper'])}; kans dat het daalde: {100 * p:.0f}%).")
+        verdict = (
+            "Falling registrations do not show falling numbers"
+            if p < 0.9
+            else "The estimated number fell too, but by an uncertain amount"
+        )
+        return (
+            f"{verdict}: registered Dutch victims went from {fmt_count(r0['register_dutch'])} in "
+            f"{int(r0[YEAR])} to {fmt_count(r1['register_dutch'])} in {int(r1[YEAR])} ({pct(reg_change)}), "
+            f"while the estimated number of Dutch victims changed by {pct(ch['median'])} from {first} to {last} "
+            f"({PCT}% interval {pct(ch['lower'])} to {pct(ch['upper'])}; chance that it fell at all: "
+            f"{100 * p:.0f}%)."
+        )
+    verdict = (
+        "Dalende registraties laten geen daling van het aantal slachtoffers zien"
+        if p < 0.9
+        else "Het geschatte aantal daalde ook, maar met een onzekere omvang"
+    )
+    return (
+        f"{verdict}: het aantal geregistreerde Nederlandse slachtoffers ging van "
+        f"{fmt_count(r0['register_dutch'], 'nl')} in {int(r0[YEAR])} naar {fmt_count(r1['register_dutch'], 'nl')} "
+        f"in {int(r1[YEAR])} ({pct(reg_change)}), terwijl het geschatte aantal Nederlandse slachtoffers van "
+        f"{first} tot {last} met {pct(ch['median'])} veranderde ({PCT}%-interval {pct(ch['lower'])} tot "
+        f"{pct(ch['upper'])}; kans dat het daalde: {100 * p:.0f}%)."
+    )
 
 
 def mc_error_sentence(table: pd.DataFrame, lang: str) -> str:
@@ -135,12 +161,16 @@ def mc_error_sentence(table: pd.DataFrame, lang: str) -> str:
     standard error of N's median and interval ends)."""
     e = {k: f"{100 * v:.0f}%" if np.isfinite(v) else "n/a" for k, v in mc_error_summary(table).items()}
     if lang == "en":
-        return (f"Monte Carlo error (1 s.e., largest over the rows): medians {e['median']}, lower ends "
-                f"{e['lower']}, upper ends {e['upper']}. The upper ends come from few draws far in the "
-                "tail: read them as orders of magnitude (`per_year.csv` has every standard error).")
-    return (f"Monte-Carlofout (1 s.e., grootste over de rijen): medianen {e['median']}, ondergrenzen "
-            f"{e['lower']}, bovengrenzen {e['upper']}. De bovengrenzen rusten op weinig trekkingen ver in de "
-            "staart: lees ze als ordes van grootte (`per_year.csv` geeft elke standaardfout).")
+        return (
+            f"Monte Carlo error (1 s.e., largest over the rows): medians {e['median']}, lower ends "
+            f"{e['lower']}, upper ends {e['upper']}. The upper ends come from few draws far in the "
+            "tail: read them as orders of magnitude (`per_year.csv` has every standard error)."
+        )
+    return (
+        f"Monte-Carlofout (1 s.e., grootste over de rijen): medianen {e['median']}, ondergrenzen "
+        f"{e['lower']}, bovengrenzen {e['upper']}. De bovengrenzen rusten op weinig trekkingen ver in de "
+        "staart: lees ze als ordes van grootte (`per_year.csv` geeft elke standaardfout)."
+    )
 
 
 def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: str) -> str:
@@ -266,8 +296,9 @@ def change_frame(post) -> pd.DataFrame:
     return change_table(population_year_draws(post), [int(y) for y in post[YEAR].values])
 
 
-def write_outputs(target: Path, force: bool, estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg,
-                  config_path: Path) -> Path:
+def write_outputs(
+    target: Path, force: bool, estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, config_path: Path
+) -> Path:
     """Write the results folder atomically: fit, tables, plot, reports, manifest."""
     from .plots import plot_sensitivity
 
@@ -277,8 +308,9 @@ def write_outputs(target: Path, force: bool, estimate, table: pd.DataFrame, sens
     with atomic_dir(target, force=force) as tmp:
         manifest = manifest_record(estimate, config)
         idata = describe(estimate.idata, estimate.family)  # a copy, every variable explained
-        idata.posterior.attrs.update({"config_hash": manifest["config_hash"], "data_hash": manifest["data_hash"],
-                                      "seed": estimate.seed})
+        idata.posterior.attrs.update(
+            {"config_hash": manifest["config_hash"], "data_hash": manifest["data_hash"], "seed": estimate.seed}
+        )
         idata.to_netcdf(str(tmp / "idata.nc"), engine="h5netcdf")
         estimate.summary().to_csv(tmp / "summary.csv", index=False)
         write_json(tmp / "summary.json", summary_record(estimate))
@@ -305,8 +337,9 @@ def print_summary(estimate, table: pd.DataFrame, cfg, console) -> None:
     for col in ("population", "year", "N", "not in register", "share registered", "share reached by chat"):
         out.add_column(col, justify="left" if col in ("population", "year") else "right")
     for (pop, year), sub in table.groupby(["population", YEAR], sort=False):
-        cells = [fmt_row(sub[sub["quantity"] == q].iloc[0], "en")
-                 for q in ("N", "hidden", "share_registered", "share_chat")]
+        cells = [
+            fmt_row(sub[sub["quantity"] == q].iloc[0], "en") for q in ("N", "hidden", "share_registered", "share_chat")
+        ]
         out.add_row(pop, str(year), *cells)
     console.print(out)
     console.print(mc_error_sentence(table, "en"))

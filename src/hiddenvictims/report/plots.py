@@ -55,13 +55,19 @@ def plot_sensitivity(table: pd.DataFrame, path: str | Path, title: str = "") -> 
         for m_i, m in enumerate(mism):
             s = sub[sub["mismatch"] == m].set_index("dependence").reindex(deps)
             x = np.arange(len(deps)) + (m_i - (len(mism) - 1) / 2) * 0.12
-            ax.errorbar(x, s["median"], yerr=[s["median"] - s["lower"], s["upper"] - s["median"]],
-                        fmt="o", capsize=3, label=f"mismatch: {m}")
+            ax.errorbar(
+                x,
+                s["median"],
+                yerr=[s["median"] - s["lower"], s["upper"] - s["median"]],
+                fmt="o",
+                capsize=3,
+                label=f"mismatch: {m}",
+            )
         ax.set_xticks(np.arange(len(deps)))
         ax.set_xticklabels(deps, rotation=20, fontsize=8)
         ax.set_title(f"{qname} {stratum}", fontsize=9)
         ax.set_yscale("log")
-    for ax in axes.ravel()[len(panels):]:
+    for ax in axes.ravel()[len(panels) :]:
         ax.set_visible(False)
     axes.ravel()[0].legend(fontsize=7)
     fig.suptitle(title or f"Sensitivity: median and {INTERVAL_PERCENT}% interval", fontsize=10)

@@ -69,9 +69,7 @@ def total_label(frame: pd.DataFrame) -> str:
     return TOTAL if (frame["stratum"] == TOTAL).any() else "all"
 
 
-def outcome_table(
-    summary: pd.DataFrame, lang: str = "en", stratum: str | None = None
-) -> pd.DataFrame:
+def outcome_table(summary: pd.DataFrame, lang: str = "en", stratum: str | None = None) -> pd.DataFrame:
     """Rows: outcomes; columns: baseline, scenario, change, each 'median (lower – upper)'."""
     stratum = stratum or total_label(summary)
     part = summary[summary["stratum"] == stratum]
@@ -87,9 +85,7 @@ def outcome_table(
     return pd.DataFrame(rows)
 
 
-def compare_table(
-    summaries: Mapping[str, pd.DataFrame], lang: str = "en", variant: str = "scenario"
-) -> pd.DataFrame:
+def compare_table(summaries: Mapping[str, pd.DataFrame], lang: str = "en", variant: str = "scenario") -> pd.DataFrame:
     """Rows: outcomes; one column per scenario: 'median (lower – upper)' of ``variant``."""
     rows = []
     first = next(iter(summaries.values()))
@@ -97,11 +93,7 @@ def compare_table(
     for quantity in dict.fromkeys(first["quantity"]):
         row = {label("quantity", lang): label(quantity, lang)}
         for name, frame in summaries.items():
-            r = frame[
-                (frame["quantity"] == quantity)
-                & (frame["variant"] == variant)
-                & (frame["stratum"] == stratum)
-            ]
+            r = frame[(frame["quantity"] == quantity) & (frame["variant"] == variant) & (frame["stratum"] == stratum)]
             row[name] = fmt_interval(*r.iloc[0][["median", "lower", "upper"]]) if len(r) else "–"
         rows.append(row)
     return pd.DataFrame(rows)
@@ -140,11 +132,7 @@ def plot_compare(
     for ax, quantity in zip(axes[0], quantities, strict=True):
         for j, name in enumerate(names):
             f = summaries[name]
-            r = f[
-                (f["quantity"] == quantity)
-                & (f["variant"] == "scenario")
-                & (f["stratum"] == stratum)
-            ]
+            r = f[(f["quantity"] == quantity) & (f["variant"] == "scenario") & (f["stratum"] == stratum)]
             if not len(r):
                 continue
             r = r.iloc[0]
@@ -156,11 +144,7 @@ def plot_compare(
                 color="C0" if j else "0.35",
                 capsize=3,
             )
-        b = first[
-            (first["quantity"] == quantity)
-            & (first["variant"] == "baseline")
-            & (first["stratum"] == stratum)
-        ]
+        b = first[(first["quantity"] == quantity) & (first["variant"] == "baseline") & (first["stratum"] == stratum)]
         if len(b):
             ax.axvline(b.iloc[0]["median"], color="0.6", linestyle=":", linewidth=1)
         ax.set_title(label(quantity, lang), fontsize=10)
@@ -181,8 +165,7 @@ def plot_compare(
 def plot_outcomes(summary: pd.DataFrame, path: Path, lang: str = "en", title: str = "") -> Path:
     """Baseline and scenario side by side for each outcome (total over strata)."""
     per_variant = {
-        label(v, lang): summary[summary["variant"] == v].assign(variant="scenario")
-        for v in ("baseline", "scenario")
+        label(v, lang): summary[summary["variant"] == v].assign(variant="scenario") for v in ("baseline", "scenario")
     }
     return plot_compare(per_variant, path, lang, title)
 
@@ -233,9 +216,7 @@ def plot_heatmap(
         ax.set_ylabel(labels[axes[1]])
     text = title or label("heat_title", lang, what=what)
     if held:
-        text += (
-            "\n" + label("held_at", lang) + " " + ", ".join(f"{k} = {v:g}" for k, v in held.items())
-        )
+        text += "\n" + label("held_at", lang) + " " + ", ".join(f"{k} = {v:g}" for k, v in held.items())
     if stratum not in (TOTAL, "all"):
         text += f" [{stratum}]"
     ax.set_title(text, fontsize=10)
@@ -252,15 +233,12 @@ def _axis_labels(ds: xr.Dataset, axes: list[str]) -> list[str]:
     return stored if len(stored) == len(axes) else axes
 
 
-def sweep_highlights_long(
-    ds: xr.Dataset, quantities: Sequence[str], lang: str = "en"
-) -> pd.DataFrame:
+def sweep_highlights_long(ds: xr.Dataset, quantities: Sequence[str], lang: str = "en") -> pd.DataFrame:
     """:func:`sweep_highlights` with one row per cell and outcome (axes..., outcome, change):
     narrow enough for an 80-column terminal whatever the number of outcomes."""
     wide = sweep_highlights(ds, quantities)
     axes = [c for c in wide.columns if c not in quantities]
-    long = wide.melt(id_vars=axes, value_vars=list(quantities), var_name="outcome",
-                     value_name=label("change", lang))
+    long = wide.melt(id_vars=axes, value_vars=list(quantities), var_name="outcome", value_name=label("change", lang))
     long["outcome"] = [label(q, lang) for q in long["outcome"]]
     return long.sort_values(axes, kind="stable").reset_index(drop=True)
 
@@ -282,8 +260,6 @@ def sweep_highlights(ds: xr.Dataset, quantities: Sequence[str]) -> pd.DataFrame:
         row = {a: float(f"{float(cell[a]):.4g}") for a in axes}
         for q in quantities:
             c = cell[f"{q}_change"]
-            row[q] = fmt_interval(
-                float(c.sel(stat="median")), float(c.sel(stat="lower")), float(c.sel(stat="upper"))
-            )
+            row[q] = fmt_interval(float(c.sel(stat="median")), float(c.sel(stat="lower")), float(c.sel(stat="upper")))
         rows.append(row)
     return pd.DataFrame(rows)

@@ -65,9 +65,7 @@ class Comparison:
             )
 
 
-def change_table(
-    draws: dict[str, np.ndarray], years: list[int], prob: float | None = None
-) -> pd.DataFrame:
+def change_table(draws: dict[str, np.ndarray], years: list[int], prob: float | None = None) -> pd.DataFrame:
     """Relative change and P(fell) for every ordered pair of years, per population.
 
     ``draws[population]`` has shape (draws, years) in the order of ``years``.
@@ -108,9 +106,7 @@ def comparisons(register: pd.DataFrame, changes: pd.DataFrame) -> list[Compariso
             pairs.append((years[0], years[-1]))
         for start, end in pairs:
             match = changes[
-                (changes["population"] == population)
-                & (changes["start"] == start)
-                & (changes["end"] == end)
+                (changes["population"] == population) & (changes["start"] == start) & (changes["end"] == end)
             ]
             if len(match) != 1:
                 continue

@@ -110,9 +110,7 @@ class Engine:
     def outcomes(self) -> tuple[str, ...]:
         return outcome_names(self.layout)
 
-    def compile(
-        self, steps: Sequence, source: str = "scenario", key: str = "interventions"
-    ) -> Plan:
+    def compile(self, steps: Sequence, source: str = "scenario", key: str = "interventions") -> Plan:
         if steps and isinstance(steps[0], dict):
             steps = parse_interventions(list(steps), source)
         return compile_plan(steps, self.layout, source, key)
@@ -142,9 +140,7 @@ class Engine:
         """Flat stratum axis of sweeps: 'total', then every stratum ('all' if unstratified)."""
         if not self.layout.strata:
             return ["all"]
-        grids = np.array(np.meshgrid(*self.layout.strata.values(), indexing="ij")).reshape(
-            len(self.layout.strata), -1
-        )
+        grids = np.array(np.meshgrid(*self.layout.strata.values(), indexing="ij")).reshape(len(self.layout.strata), -1)
         return [TOTAL] + ["|".join(str(v) for v in col) for col in grids.T]
 
     def flat(self, values: np.ndarray) -> np.ndarray:
@@ -178,9 +174,7 @@ def summary_stats(values: np.ndarray, prob: float = INTERVAL_PROB) -> np.ndarray
 def _dataset(engine: Engine, values: np.ndarray, draws: CaptureDraws) -> xr.Dataset:
     dims = (SAMPLE_DIM, *draws.strata)
     coords = {d: draws.N[d].values for d in dims}
-    data = {
-        o: xr.DataArray(values[i], dims=dims, coords=coords) for i, o in enumerate(engine.outcomes)
-    }
+    data = {o: xr.DataArray(values[i], dims=dims, coords=coords) for i, o in enumerate(engine.outcomes)}
     data["N"] = draws.N.transpose(*dims)
     return xr.Dataset(data)
 
@@ -257,8 +251,7 @@ def summarise_outcomes(
     for dim in by:
         if dim not in strata:
             raise InputError(
-                f"output.by: unknown stratum dimension '{dim}' (dimensions: "
-                f"{', '.join(strata) or 'none'})"
+                f"output.by: unknown stratum dimension '{dim}' (dimensions: {', '.join(strata) or 'none'})"
             )
     variants = list(ds["variant"].values) if "variant" in ds.dims else ["scenario"]
     rows = []
@@ -272,18 +265,11 @@ def summarise_outcomes(
             for dim in (d for d in by if len(strata) > 1):
                 margin = da.sum([d for d in strata if d != dim])
                 for level in margin[dim].values:
-                    rows.append(
-                        _rows(
-                            name, variant, f"{dim}={level}", margin.sel({dim: level}).values, prob
-                        )
-                    )
+                    rows.append(_rows(name, variant, f"{dim}={level}", margin.sel({dim: level}).values, prob))
             stacked = da.stack({STRATUM_DIM: strata}).transpose(SAMPLE_DIM, STRATUM_DIM)
             for i, key in enumerate(stacked[STRATUM_DIM].values):
                 key = key if isinstance(key, tuple) else (key,)
-                rows.append(
-                    _rows(name, variant, "|".join(str(k) for k in key), stacked.values[:, i], prob)
-                )
+                rows.append(_rows(name, variant, "|".join(str(k) for k in key), stacked.values[:, i], prob))
     return pd.DataFrame(
-        rows, columns=["quantity", "variant", "stratum", *STATS, "mcse_median", "mcse_lower",
-                       "mcse_upper"]
+        rows, columns=["quantity", "variant", "stratum", *STATS, "mcse_median", "mcse_lower", "mcse_upper"]
     )

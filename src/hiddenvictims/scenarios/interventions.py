@@ -78,9 +78,7 @@ class ChatReach(_Step):
     """Make the chat easier to find: P(reach chat | pattern on the other lists) x multiplier."""
 
     kind: Literal["chat_reach"]
-    multiplier: float = Field(
-        ge=0, le=1e3, description="1 = no change, 2 = twice as findable, 0 = closed."
-    )
+    multiplier: float = Field(ge=0, le=1e3, description="1 = no change, 2 = twice as findable, 0 = closed.")
     list: str | None = Field(None, description="Anonymous list to act on (default: the only one).")
 
 
@@ -88,13 +86,10 @@ class Referral(_Step):
     """Link the chat to care and police: chat contacts not on the register enter it."""
 
     kind: Literal["referral"]
-    probability: float = Field(
-        ge=0, le=1, description="Share of unregistered chat contacts referred."
-    )
+    probability: float = Field(ge=0, le=1, description="Share of unregistered chat contacts referred.")
     to: str | None = Field(
         None,
-        description="Register list they enter (default: roles.referral_to, "
-        "else the only register list).",
+        description="Register list they enter (default: roles.referral_to, else the only register list).",
     )
     source: list[str] | None = Field(None, description="Anonymous lists referring (default: all).")
 
@@ -186,13 +181,10 @@ class _Ctx:
     def check_list(self, sub: str, name: str, allowed: Sequence[str], role: str) -> None:
         if name not in allowed:
             if name in self.layout.lists:
-                return_msg = (
-                    f"list '{name}' is not {role} ({role} lists: {', '.join(allowed) or 'none'})"
-                )
+                return_msg = f"list '{name}' is not {role} ({role} lists: {', '.join(allowed) or 'none'})"
             else:
                 return_msg = (
-                    f"unknown list '{name}'{did_you_mean(name, allowed)} "
-                    f"({role} lists: {', '.join(allowed) or 'none'})"
+                    f"unknown list '{name}'{did_you_mean(name, allowed)} ({role} lists: {', '.join(allowed) or 'none'})"
                 )
             raise self.fail(sub, return_msg)
 
@@ -205,8 +197,7 @@ class _Ctx:
                 dims = ", ".join(lay.strata) or "none: the data are not stratified"
                 raise self.fail(
                     f"strata.{dim}",
-                    f"unknown stratum dimension '{dim}'"
-                    f"{did_you_mean(dim, lay.strata)} (dimensions: {dims})",
+                    f"unknown stratum dimension '{dim}'{did_you_mean(dim, lay.strata)} (dimensions: {dims})",
                 )
             if not levels:
                 raise self.fail(f"strata.{dim}", "empty list of levels")
@@ -215,8 +206,7 @@ class _Ctx:
                 if str(level) not in known:
                     raise self.fail(
                         f"strata.{dim}",
-                        f"unknown level '{level}'{did_you_mean(str(level), known)}"
-                        f" (levels: {', '.join(known)})",
+                        f"unknown level '{level}'{did_you_mean(str(level), known)} (levels: {', '.join(known)})",
                     )
             axis = list(lay.strata).index(dim)
             hit = np.isin(np.array(known), [str(v) for v in levels])
@@ -232,15 +222,12 @@ def _chat_reach(step: ChatReach, ctx: _Ctx) -> Plan:
     if not lay.anonymous:
         raise ctx.fail(
             "kind",
-            "chat_reach needs an anonymous list (the chat); this model has none "
-            "(set [roles] anonymous)",
+            "chat_reach needs an anonymous list (the chat); this model has none (set [roles] anonymous)",
         )
     name = step.list
     if name is None:
         if len(lay.anonymous) > 1:
-            raise ctx.fail(
-                "list", f"several anonymous lists ({', '.join(lay.anonymous)}): name one"
-            )
+            raise ctx.fail("list", f"several anonymous lists ({', '.join(lay.anonymous)}): name one")
         name = lay.anonymous[0]
     ctx.check_list("list", name, lay.anonymous, "anonymous")
     mult = np.where(ctx.mask(step.strata), step.multiplier, 1.0)
@@ -264,8 +251,7 @@ def _referral(step: Referral, ctx: _Ctx) -> Plan:
     if not lay.anonymous:
         raise ctx.fail(
             "kind",
-            "referral needs an anonymous list (the chat) to refer from; this model "
-            "has none (set [roles] anonymous)",
+            "referral needs an anonymous list (the chat) to refer from; this model has none (set [roles] anonymous)",
         )
     target = step.to or lay.referral_to
     if target is None:
@@ -292,7 +278,7 @@ def _referral(step: Referral, ctx: _Ctx) -> Plan:
 def _targeted(step: TargetedOutreach, ctx: _Ctx) -> Plan:
     raise ctx.fail(
         "kind",
-        "targeted_outreach needs the forward model of people (a kind = \"netherlands\" "
+        'targeted_outreach needs the forward model of people (a kind = "netherlands" '
         "baseline), which knows the chat's groups",
     )
 
@@ -342,8 +328,7 @@ REGISTRY: dict[str, Kind] = {
     "combination": Kind(
         Combination,
         _combination,
-        "its steps together: findability first (multipliers multiply), then "
-        "referrals in the order listed.",
+        "its steps together: findability first (multipliers multiply), then referrals in the order listed.",
     ),
 }
 
@@ -352,9 +337,7 @@ def _compile_one(step, ctx: _Ctx) -> Plan:
     return REGISTRY[step.kind].compile(step, ctx)
 
 
-def compile_plan(
-    steps: Sequence, layout: Layout, source: str = "scenario", key: str = "interventions"
-) -> Plan:
+def compile_plan(steps: Sequence, layout: Layout, source: str = "scenario", key: str = "interventions") -> Plan:
     """Check ``steps`` against ``layout`` (lists, roles, strata) and compile them to a Plan."""
     plan = Plan()
     for i, step in enumerate(steps):
@@ -364,8 +347,9 @@ def compile_plan(
 
 def parse_interventions(data: list, source: str = "scenario") -> list:
     """Validate a list of raw intervention tables (dicts) into parameter models."""
-    return validate_with(list[Intervention], data, source, prefix="interventions", tags=tuple(REGISTRY),
-                         tag_noun="intervention")
+    return validate_with(
+        list[Intervention], data, source, prefix="interventions", tags=tuple(REGISTRY), tag_noun="intervention"
+    )
 
 
 # ----------------------------------------------------------------------------- apply
@@ -434,11 +418,7 @@ def apply_plan(prob: np.ndarray, plan: Plan) -> np.ndarray:
 
     Returns a new array (the input is never modified). See the module docstring for the rule.
     """
-    boosts = [
-        (bit, m)
-        for bit, m in sorted(plan.multipliers.items(), key=lambda kv: kv[0])
-        if not np.all(m == 1.0)
-    ]
+    boosts = [(bit, m) for bit, m in sorted(plan.multipliers.items(), key=lambda kv: kv[0]) if not np.all(m == 1.0)]
     out = prob
     if len(boosts) == 1:
         out = _boost_one(prob, *boosts[0])
@@ -480,9 +460,7 @@ def describe(steps: Sequence) -> list[str]:
             continue
         where = ""
         if step.strata:
-            where = " in " + ", ".join(
-                f"{d} = {'/'.join(map(str, v))}" for d, v in step.strata.items()
-            )
+            where = " in " + ", ".join(f"{d} = {'/'.join(map(str, v))}" for d, v in step.strata.items())
         if step.kind == "chat_reach":
             text = f"chat reach x{step.multiplier:g}"
         elif step.kind == "targeted_outreach":
@@ -491,8 +469,6 @@ def describe(steps: Sequence) -> list[str]:
             text = f"referral of {100 * step.probability:g}% of unregistered chat contacts"
             text += f" to {step.to}" if step.to else ""
         else:
-            text = "register detection " + ", ".join(
-                f"{k} x{v:g}" for k, v in step.multipliers.items()
-            )
+            text = "register detection " + ", ".join(f"{k} x{v:g}" for k, v in step.multipliers.items())
         lines.append(f"{step.label + ': ' if step.label else ''}{text}{where}")
     return lines

@@ -90,22 +90,17 @@ class PeopleDraws:
             return self
         idx = np.linspace(0, self.n_draws - 1, n).round().astype(int)
         scale = None if self.scale is None else self.scale[:, idx]
-        return PeopleDraws(self.cells[:, idx], self.strata, self.source,
-                           self.derived_probabilities, self.notes, scale)
+        return PeopleDraws(self.cells[:, idx], self.strata, self.source, self.derived_probabilities, self.notes, scale)
 
 
 # ----------------------------------------------------------------------------- construction
-def from_counts(N, registered, chat, both, strata: dict, source: str = "",
-                derived: bool = True) -> PeopleDraws:
+def from_counts(N, registered, chat, both, strata: dict, source: str = "", derived: bool = True) -> PeopleDraws:
     """Cells from N, N_registered, N_anonymous, N_both arrays of shape (sample, *strata)."""
     N, reg, chat, both = (np.asarray(a, dtype=np.float64) for a in (N, registered, chat, both))
     cells = np.stack([N - reg - chat + both, chat - both, reg - both, both])
     if np.any(cells < -1e-9 * np.maximum(N, 1.0)):
-        raise ValueError(
-            f"{source or 'posterior'}: negative cell counts (N < registered + chat - both)"
-        )
-    return PeopleDraws(np.maximum(cells, 0.0), {k: tuple(map(str, v)) for k, v in strata.items()},
-                       source, derived)
+        raise ValueError(f"{source or 'posterior'}: negative cell counts (N < registered + chat - both)")
+    return PeopleDraws(np.maximum(cells, 0.0), {k: tuple(map(str, v)) for k, v in strata.items()}, source, derived)
 
 
 def from_posterior(post: xr.Dataset, source: str = "") -> PeopleDraws:
@@ -133,8 +128,9 @@ def from_posterior(post: xr.Dataset, source: str = "") -> PeopleDraws:
     out = from_counts(n, reg, chat, both, strata, source, True)
     if "p_register" in post and "p_chat" in post:
         with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.stack([np.where(reg > 0, n * arr("p_register") / reg, 1.0),
-                              np.where(chat > 0, n * arr("p_chat") / chat, 1.0)])
+            scale = np.stack(
+                [np.where(reg > 0, n * arr("p_register") / reg, 1.0), np.where(chat > 0, n * arr("p_chat") / chat, 1.0)]
+            )
         out = PeopleDraws(out.cells, out.strata, source, False, (), scale)
     return out
 
@@ -154,17 +150,20 @@ def from_capture(draws, source: str = "") -> PeopleDraws:
     reg = sum(bit(x) for x in draws.register)
     chat = sum(bit(x) for x in draws.anonymous)
     on_r, on_c = (idx & reg) != 0, (idx & chat) != 0
-    cells = np.stack([
-        n * prob[..., ~on_r & ~on_c].sum(-1), n * prob[..., ~on_r & on_c].sum(-1),
-        n * prob[..., on_r & ~on_c].sum(-1), n * prob[..., on_r & on_c].sum(-1),
-    ])
+    cells = np.stack(
+        [
+            n * prob[..., ~on_r & ~on_c].sum(-1),
+            n * prob[..., ~on_r & on_c].sum(-1),
+            n * prob[..., on_r & ~on_c].sum(-1),
+            n * prob[..., on_r & on_c].sum(-1),
+        ]
+    )
     strata = {d: tuple(str(v) for v in draws.N[d].values) for d in draws.strata}
     return PeopleDraws(cells, strata, source, True)
 
 
 # ----------------------------------------------------------------------------- groups
-def split_groups(people: PeopleDraws, name: str, chat_share: np.ndarray,
-                 pop_share: np.ndarray) -> PeopleDraws:
+def split_groups(people: PeopleDraws, name: str, chat_share: np.ndarray, pop_share: np.ndarray) -> PeopleDraws:
     """Add a ``group`` dim (``name``, rest): each stratum split by the group's share.
 
     ``chat_share`` and ``pop_share`` have shape (sample,) or broadcast to (sample, *strata): the
@@ -187,14 +186,19 @@ def split_groups(people: PeopleDraws, name: str, chat_share: np.ndarray,
     for share_c, share_p in ((s, pi), (1.0 - s, 1.0 - pi)):
         c_g = chat * share_c
         rest_g = np.maximum(N * share_p - c_g, 0.0)
-        out.append(np.stack([rest_g * (1 - r_none), c_g * (1 - r_chat), rest_g * r_none,
-                             c_g * r_chat]))
+        out.append(np.stack([rest_g * (1 - r_none), c_g * (1 - r_chat), rest_g * r_none, c_g * r_chat]))
     cells = np.stack(out, axis=-1)
     scale = None
     if people.scale is not None:
         scale = np.repeat(people.scale[..., None], 2, axis=-1)
-    return PeopleDraws(cells, {**people.strata, GROUP_DIM: (name, REST)}, people.source,
-                       people.derived_probabilities, people.notes, scale)
+    return PeopleDraws(
+        cells,
+        {**people.strata, GROUP_DIM: (name, REST)},
+        people.source,
+        people.derived_probabilities,
+        people.notes,
+        scale,
+    )
 
 
 # ----------------------------------------------------------------------------- scenarios
@@ -249,8 +253,7 @@ def _ratio(a, b):
         return np.where(b > 0, a / b, 0.0)
 
 
-def apply_people(cells: np.ndarray, plan: PeoplePlan, scale: np.ndarray | None = None
-                 ) -> np.ndarray:
+def apply_people(cells: np.ndarray, plan: PeoplePlan, scale: np.ndarray | None = None) -> np.ndarray:
     """Cells (4, ...) under ``plan``; parameters broadcast against cells[0]. Pure.
 
     ``scale`` (2, ...): the model's p_register and p_chat over the counts' shares, when the

@@ -36,8 +36,10 @@ def _mask(strata: dict, selector: dict, source: str, key: str) -> np.ndarray:
         known = strata[dim]
         for level in levels:
             if str(level) not in known:
-                raise InputError(f"{source}: key '{key}.strata.{dim}': unknown level '{level}'"
-                                 f"{did_you_mean(str(level), known)} (levels: {', '.join(known)})")
+                raise InputError(
+                    f"{source}: key '{key}.strata.{dim}': unknown level '{level}'"
+                    f"{did_you_mean(str(level), known)} (levels: {', '.join(known)})"
+                )
         axis = list(strata).index(dim)
         hit = np.isin(np.array(known), [str(v) for v in levels])
         sh = [1] * len(shape)
@@ -46,15 +48,15 @@ def _mask(strata: dict, selector: dict, source: str, key: str) -> np.ndarray:
     return out
 
 
-def compile_people(steps: Sequence, strata: dict, heterogeneity: float = 0.0,
-                   source: str = "scenario", key: str = "interventions") -> PeoplePlan:
+def compile_people(
+    steps: Sequence, strata: dict, heterogeneity: float = 0.0, source: str = "scenario", key: str = "interventions"
+) -> PeoplePlan:
     """The steps (parameter models) as per-stratum multipliers and referral shares."""
     plan = PeoplePlan(heterogeneity=heterogeneity)
     for i, step in enumerate(steps):
         k = f"{key}.{i}"
         if step.kind == "combination":
-            plan = plan.merge(compile_people(step.steps, strata, heterogeneity, source,
-                                             f"{k}.steps"))
+            plan = plan.merge(compile_people(step.steps, strata, heterogeneity, source, f"{k}.steps"))
             continue
         mask = _mask(strata, step.strata, source, k)
         if step.kind == "chat_reach":
@@ -62,8 +64,10 @@ def compile_people(steps: Sequence, strata: dict, heterogeneity: float = 0.0,
         elif step.kind == "targeted_outreach":
             groups = strata.get(GROUP_DIM, ())
             if not groups or groups[0] != step.group:
-                raise InputError(f"{source}: key '{k}.group': group '{step.group}' is not split "
-                                 "off (set [people] group to it, or leave [people] group unset)")
+                raise InputError(
+                    f"{source}: key '{k}.group': group '{step.group}' is not split "
+                    "off (set [people] group to it, or leave [people] group unset)"
+                )
             gmask = _mask(strata, {GROUP_DIM: [step.group]}, source, k)
             plan = plan.merge(PeoplePlan(chat=np.where(mask & gmask, step.multiplier, 1.0)))
         elif step.kind == "referral":
@@ -71,8 +75,9 @@ def compile_people(steps: Sequence, strata: dict, heterogeneity: float = 0.0,
         elif step.kind == "register_detection":
             for name, m in step.multipliers.items():
                 if name != "register":
-                    raise InputError(f"{source}: key '{k}.multipliers.{name}': the Dutch "
-                                     "baseline has one register list, 'register'")
+                    raise InputError(
+                        f"{source}: key '{k}.multipliers.{name}': the Dutch baseline has one register list, 'register'"
+                    )
                 plan = plan.merge(PeoplePlan(register=np.where(mask, m, 1.0)))
     return plan
 
@@ -103,8 +108,9 @@ def _margins(values: np.ndarray, strata: dict) -> list[tuple[dict, np.ndarray]]:
     return out
 
 
-def summary_table(people: PeopleDraws, plan: PeoplePlan | None,
-                  prob: float = INTERVAL_PROB) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def summary_table(
+    people: PeopleDraws, plan: PeoplePlan | None, prob: float = INTERVAL_PROB
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Long table of every outcome, variant and margin; also the (outcome, sample, *strata)
     arrays of the baseline and the scenario."""
     lo, hi = interval_quantiles(prob)
@@ -114,8 +120,7 @@ def summary_table(people: PeopleDraws, plan: PeoplePlan | None,
     period = f"sum {years[0]}-{years[-1]}" if len(years) > 1 else "yearly"
     rows = []
     for k, name in enumerate(OUTCOMES):
-        for variant, arr in (("baseline", base[k]), ("scenario", scen[k]),
-                             ("change", scen[k] - base[k])):
+        for variant, arr in (("baseline", base[k]), ("scenario", scen[k]), ("change", scen[k] - base[k])):
             scale = max(float(np.abs(base[k]).max()), 1.0)
             for labels, v in _margins(arr, people.strata):
                 # exact: the same number in every draw (observed counts; no change at all)
@@ -124,13 +129,19 @@ def summary_table(people: PeopleDraws, plan: PeoplePlan | None,
                 if variant == "change" and np.all(np.abs(v) <= 1e-9 * scale):
                     v = np.zeros_like(v)
                 q = np.quantile(v, [0.5, lo, hi])
-                row = {"quantity": name if variant != "change" else CHANGE_NAMES[name],
-                       "outcome": name, "variant": variant, **labels,
-                       "period": period if labels.get("year") == ALL else "yearly",
-                       "observed": obs, "exact": exact, "median": float(q[0]),
-                       "lower": float(q[0] if exact else q[1]),
-                       "upper": float(q[0] if exact else q[2]),
-                       "mean": float(v.mean())}
+                row = {
+                    "quantity": name if variant != "change" else CHANGE_NAMES[name],
+                    "outcome": name,
+                    "variant": variant,
+                    **labels,
+                    "period": period if labels.get("year") == ALL else "yearly",
+                    "observed": obs,
+                    "exact": exact,
+                    "median": float(q[0]),
+                    "lower": float(q[0] if exact else q[1]),
+                    "upper": float(q[0] if exact else q[2]),
+                    "mean": float(v.mean()),
+                }
                 if variant == "change":
                     row["p_improvement"] = float(np.mean(GOOD[name] * v > 1e-9 * scale))
                 rows.append(row)
@@ -140,9 +151,9 @@ def summary_table(people: PeopleDraws, plan: PeoplePlan | None,
 # ----------------------------------------------------------------------------- sweeps
 def plans_for_cells(steps_per_cell: list[PeoplePlan], shape: tuple[int, ...]) -> PeoplePlan:
     """Stack per-cell plans along a new leading axis: (cells, 1 [draws], *strata ``shape``)."""
+
     def stack(attr):
-        arrs = [np.broadcast_to(np.asarray(getattr(p, attr), dtype=np.float64), shape)
-                for p in steps_per_cell]
+        arrs = [np.broadcast_to(np.asarray(getattr(p, attr), dtype=np.float64), shape) for p in steps_per_cell]
         return np.stack(arrs)[:, None]
 
     het = steps_per_cell[0].heterogeneity
@@ -158,7 +169,7 @@ def fast_quantiles(values: np.ndarray, probs: Sequence[float]) -> np.ndarray:
     kth = np.unique(np.concatenate([lo, hi]))
     part = np.partition(values, kth, axis=-1)
     frac = pos - lo
-    return (part[..., lo] * (1 - frac) + part[..., hi] * frac)
+    return part[..., lo] * (1 - frac) + part[..., hi] * frac
 
 
 def flat_rows(values: np.ndarray, n_strata_dims: int) -> np.ndarray:
@@ -188,8 +199,9 @@ def row_labels(strata: dict) -> list[str]:
 SWEEP_STATS = ("median", "lower", "upper", "mean", "p_improvement")
 
 
-def sweep_stats(people: PeopleDraws, plans: PeoplePlan, prob: float = INTERVAL_PROB,
-                base_rows: np.ndarray | None = None) -> np.ndarray:
+def sweep_stats(
+    people: PeopleDraws, plans: PeoplePlan, prob: float = INTERVAL_PROB, base_rows: np.ndarray | None = None
+) -> np.ndarray:
     """Summaries of many cells at once: (cell, outcome, [scenario, change], row, stat).
 
     ``plans`` has a leading cell axis (see :func:`plans_for_cells`); everything is one array
@@ -219,8 +231,12 @@ def present_chances(people: PeopleDraws, heterogeneity: float) -> tuple[np.ndarr
     chat), flattened strata. They do not depend on the sweep cell: computed once."""
     n00, n01, n10, n11 = people.cells.reshape(4, people.n_draws, -1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pres = np.stack([np.where(d > 0, a / d, 0.0) for a, d in (
-            (n01, n00 + n01), (n11, n10 + n11), (n10, n00 + n10), (n11, n01 + n11))])
+        pres = np.stack(
+            [
+                np.where(d > 0, a / d, 0.0)
+                for a, d in ((n01, n00 + n01), (n11, n10 + n11), (n10, n00 + n10), (n11, n01 + n11))
+            ]
+        )
     if people.scale is not None:
         sr, sc = people.scale.reshape(2, people.n_draws, -1)
         pres = np.clip(pres * np.stack([sc, sc, sr, sr]), 0.0, 1.0)
@@ -231,10 +247,15 @@ def present_chances(people: PeopleDraws, heterogeneity: float) -> tuple[np.ndarr
     return logs, lams, pres
 
 
-def sweep_stats_compiled(people: PeopleDraws, chat: np.ndarray, register: np.ndarray,
-                         referral: np.ndarray, heterogeneity: float = 0.0,
-                         prob: float = INTERVAL_PROB, prepared: tuple | None = None
-                         ) -> np.ndarray:
+def sweep_stats_compiled(
+    people: PeopleDraws,
+    chat: np.ndarray,
+    register: np.ndarray,
+    referral: np.ndarray,
+    heterogeneity: float = 0.0,
+    prob: float = INTERVAL_PROB,
+    prepared: tuple | None = None,
+) -> np.ndarray:
     """:func:`sweep_stats` through the compiled kernel: chat, register, referral (cells, M)."""
     from .people_kernel import sweep_kernel
 
@@ -247,12 +268,23 @@ def sweep_stats_compiled(people: PeopleDraws, chat: np.ndarray, register: np.nda
     out = np.empty((n_cells, 4, 2, R, 5))
     signs = np.array([GOOD[o] for o in OUTCOMES], dtype=np.float64)
     cells = np.ascontiguousarray(people.cells.reshape(4, people.n_draws, -1))
-    return sweep_kernel(cells, logs, lams, pres, np.ascontiguousarray(chat, dtype=np.float64),
-                        np.ascontiguousarray(register, dtype=np.float64),
-                        np.ascontiguousarray(referral, dtype=np.float64), float(heterogeneity),
-                        len(people.strata[next(iter(people.strata))]), lo, hi, signs,
-                        1e-9 * np.maximum(np.abs(base_rows).max(axis=(1, 2)), 1.0), base_rows,
-                        out)
+    return sweep_kernel(
+        cells,
+        logs,
+        lams,
+        pres,
+        np.ascontiguousarray(chat, dtype=np.float64),
+        np.ascontiguousarray(register, dtype=np.float64),
+        np.ascontiguousarray(referral, dtype=np.float64),
+        float(heterogeneity),
+        len(people.strata[next(iter(people.strata))]),
+        lo,
+        hi,
+        signs,
+        1e-9 * np.maximum(np.abs(base_rows).max(axis=(1, 2)), 1.0),
+        base_rows,
+        out,
+    )
 
 
 def prepare_sweep(people: PeopleDraws, heterogeneity: float = 0.0) -> tuple:

@@ -151,8 +151,7 @@ def _sorted_stats(x, perm, vals, q_lo, q_hi, sign, tol, out):
 
 
 @nb.njit(cache=True)
-def sweep_kernel(cells, logs, lams, pres, kc, kr, ref, v, n_first, q_lo, q_hi, signs, tols,
-                 base_rows, out):
+def sweep_kernel(cells, logs, lams, pres, kc, kr, ref, v, n_first, q_lo, q_hi, signs, tols, base_rows, out):
     """Summaries of every sweep cell.
 
     cells (4, S, M): n00, n01, n10, n11; logs/lams/pres (4, S, M): log(1 - p), frailty
@@ -187,12 +186,9 @@ def sweep_kernel(cells, logs, lams, pres, kc, kr, ref, v, n_first, q_lo, q_hi, s
                 lc1 = 1.0 - _kept(pres[1, s, m], logs[1, s, m], lams[1, s, m], k1, v)
                 lr0 = 1.0 - _kept(pres[2, s, m], logs[2, s, m], lams[2, s, m], k2, v)
                 lr1 = 1.0 - _kept(pres[3, s, m], logs[3, s, m], lams[3, s, m], k2, v)
-                m00 = (n00 * (1 - a0) * (1 - b0) + n01 * lc0 * (1 - b1) + n10 * (1 - a1) * lr0
-                       + n11 * lc1 * lr1)
-                m01 = (n00 * a0 * (1 - b0) + n01 * (1 - lc0) * (1 - b1) + n10 * a1 * lr0
-                       + n11 * (1 - lc1) * lr1)
-                m10 = (n00 * (1 - a0) * b0 + n01 * lc0 * b1 + n10 * (1 - a1) * (1 - lr0)
-                       + n11 * lc1 * (1 - lr1))
+                m00 = n00 * (1 - a0) * (1 - b0) + n01 * lc0 * (1 - b1) + n10 * (1 - a1) * lr0 + n11 * lc1 * lr1
+                m01 = n00 * a0 * (1 - b0) + n01 * (1 - lc0) * (1 - b1) + n10 * a1 * lr0 + n11 * (1 - lc1) * lr1
+                m10 = n00 * (1 - a0) * b0 + n01 * lc0 * b1 + n10 * (1 - a1) * (1 - lr0) + n11 * lc1 * (1 - lr1)
                 m11 = n00 + n01 + n10 + n11 - m00 - m01 - m10
                 moved = m01 * ref[c, m]
                 m01 -= moved
@@ -211,10 +207,8 @@ def sweep_kernel(cells, logs, lams, pres, kc, kr, ref, v, n_first, q_lo, q_hi, s
                     rows[3, r, s] += o3
         for o in range(4):
             for r in range(R):
-                _sorted_stats(rows[o, r], perm[o, 0, r], vals, q_lo, q_hi, 0.0, 0.0,
-                              out[c, o, 0, r])
+                _sorted_stats(rows[o, r], perm[o, 0, r], vals, q_lo, q_hi, 0.0, 0.0, out[c, o, 0, r])
                 for s in range(S):
                     x[s] = rows[o, r, s] - base_rows[o, r, s]
-                _sorted_stats(x, perm[o, 1, r], vals, q_lo, q_hi, signs[o], tols[o],
-                              out[c, o, 1, r])
+                _sorted_stats(x, perm[o, 1, r], vals, q_lo, q_hi, signs[o], tols[o], out[c, o, 1, r])
     return out

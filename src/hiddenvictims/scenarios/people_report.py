@@ -82,11 +82,15 @@ def headline(summary: pd.DataFrame, lang: str) -> pd.DataFrame:
     for name in OUTCOMES:
         part = _pick(summary, outcome=name, **alls)
         b, s, c = (part[part["variant"] == v].iloc[0] for v in ("baseline", "scenario", "change"))
-        rows.append({
-            "": t(name, lang), t("baseline", lang): cell(b, lang),
-            t("scenario", lang): cell(s, lang), t("change", lang): cell(c, lang),
-            t("p_imp", lang): "–" if c["exact"] else f"{100 * c['p_improvement']:.0f}%",
-        })
+        rows.append(
+            {
+                "": t(name, lang),
+                t("baseline", lang): cell(b, lang),
+                t("scenario", lang): cell(s, lang),
+                t("change", lang): cell(c, lang),
+                t("p_imp", lang): "–" if c["exact"] else f"{100 * c['p_improvement']:.0f}%",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -100,8 +104,7 @@ def per_stratum(summary: pd.DataFrame, lang: str) -> pd.DataFrame:
     for key in keys.itertuples(index=False):
         match = dict(zip(cols, key, strict=True))
         row = {t(c, lang): t(str(v), lang) if c != "year" else v for c, v in match.items()}
-        for q, frame in (("newly_reached", ch), ("newly_registered", ch),
-                         ("not_registered", sc), ("hidden", sc)):
+        for q, frame in (("newly_reached", ch), ("newly_registered", ch), ("not_registered", sc), ("hidden", sc)):
             r = _pick(frame, quantity=q, **match)
             row[t(q, lang)] = cell(r.iloc[0], lang)
         rows.append(row)
@@ -112,52 +115,53 @@ TEXT = {
     "en": {
         "interventions": "Interventions",
         "headline": "Sum over {period}, all ages{groups}: {pct}% intervals. Baseline numbers "
-                    "marked 'observed' were counted; they carry no interval.",
+        "marked 'observed' were counted; they carry no interval.",
         "per_year": "Yearly figures per year and age{groups} (scenario; changes against baseline)",
         "reach": "How far could the chat reach? (sum over years)",
         "reach_text": "The data show how many victims the chat reaches today, not how many more it "
-                      "could reach. v is the variance of a gamma frailty on people's chances of "
-                      "being found: v = 0 (everyone not yet found equally findable) is the most "
-                      "a more findable chat could do; larger v means the not-yet-found are harder "
-                      "to reach. This run uses v = {v:g}.",
+        "could reach. v is the variance of a gamma frailty on people's chances of "
+        "being found: v = 0 (everyone not yet found equally findable) is the most "
+        "a more findable chat could do; larger v means the not-yet-found are harder "
+        "to reach. This run uses v = {v:g}.",
         "groups": "Vulnerable groups, {year}: hidden number per group",
         "groups_text": "From the chat's composition (published shares with their sample sizes) "
-                       "and a representativeness prior: delta, the log odds ratio of belonging to "
-                       "the group among all victims against among the chat's victims, "
-                       "Normal({m:g}, {s:g}). Minors come from the model itself. 'Not registered' "
-                       "= not on the register; 'still hidden' = on neither list.",
+        "and a representativeness prior: delta, the log odds ratio of belonging to "
+        "the group among all victims against among the chat's victims, "
+        "Normal({m:g}, {s:g}). Minors come from the model itself. 'Not registered' "
+        "= not on the register; 'still hidden' = on neither list.",
         "sens": "Sensitivity to representativeness (not registered, {year})",
         "sens_text": "delta fixed; odds ratio = exp(delta) (> 1: the chat under-reaches the "
-                     "group). 'consistent' is the share of posterior draws that delta allows.",
+        "group). 'consistent' is the share of posterior draws that delta allows.",
         "rests": "What the numbers rest on",
-        "not_registered": "not registered", "hidden": "still hidden",
+        "not_registered": "not registered",
+        "hidden": "still hidden",
         "chat": "chat contacts (published)",
     },
     "nl": {
         "interventions": "Interventies",
         "headline": "Som over {period}, alle leeftijden{groups}: {pct}%-intervallen. Getallen van "
-                    "de uitgangssituatie met 'waargenomen' zijn geteld; zij hebben geen interval.",
-        "per_year": "Jaarcijfers per jaar en leeftijd{groups} (scenario; verschil met "
-                    "uitgangssituatie)",
+        "de uitgangssituatie met 'waargenomen' zijn geteld; zij hebben geen interval.",
+        "per_year": "Jaarcijfers per jaar en leeftijd{groups} (scenario; verschil met uitgangssituatie)",
         "reach": "Hoe ver zou de chat kunnen reiken? (som over de jaren)",
         "reach_text": "De gegevens laten zien hoeveel slachtoffers de chat nu bereikt, niet "
-                      "hoeveel meer hij zou kunnen bereiken. v is de variantie van een "
-                      "gamma-frailty op de kans om gevonden te worden: v = 0 (iedereen die nog "
-                      "niet gevonden is even vindbaar) is het meeste dat een beter vindbare chat "
-                      "kan doen; een grotere v betekent dat wie nog niet gevonden is moeilijker "
-                      "te bereiken is. Deze run gebruikt v = {v:g}.",
+        "hoeveel meer hij zou kunnen bereiken. v is de variantie van een "
+        "gamma-frailty op de kans om gevonden te worden: v = 0 (iedereen die nog "
+        "niet gevonden is even vindbaar) is het meeste dat een beter vindbare chat "
+        "kan doen; een grotere v betekent dat wie nog niet gevonden is moeilijker "
+        "te bereiken is. Deze run gebruikt v = {v:g}.",
         "groups": "Kwetsbare groepen, {year}: aantal buiten beeld per groep",
         "groups_text": "Uit de samenstelling van de chat (gepubliceerde aandelen met hun "
-                       "steekproefomvang) en een prior voor representativiteit: delta, de log "
-                       "odds ratio van groepslidmaatschap onder alle slachtoffers tegenover onder "
-                       "de chatslachtoffers, Normal({m:g}, {s:g}). Minderjarigen komen uit het "
-                       "model zelf. 'Niet geregistreerd' = niet in het register; 'buiten beeld' "
-                       "= op geen van beide lijsten.",
+        "steekproefomvang) en een prior voor representativiteit: delta, de log "
+        "odds ratio van groepslidmaatschap onder alle slachtoffers tegenover onder "
+        "de chatslachtoffers, Normal({m:g}, {s:g}). Minderjarigen komen uit het "
+        "model zelf. 'Niet geregistreerd' = niet in het register; 'buiten beeld' "
+        "= op geen van beide lijsten.",
         "sens": "Gevoeligheid voor representativiteit (niet geregistreerd, {year})",
         "sens_text": "delta vast; odds ratio = exp(delta) (> 1: de chat bereikt de groep minder "
-                     "goed). 'consistent' is het aandeel posteriortrekkingen dat delta toelaat.",
+        "goed). 'consistent' is het aandeel posteriortrekkingen dat delta toelaat.",
         "rests": "Waar de getallen op rusten",
-        "not_registered": "niet geregistreerd", "hidden": "buiten beeld",
+        "not_registered": "niet geregistreerd",
+        "hidden": "buiten beeld",
         "chat": "chatcontacten (gepubliceerd)",
     },
 }
@@ -174,17 +178,22 @@ def _groups_table(groups: pd.DataFrame, lang: str) -> pd.DataFrame:
         if len(pub):
             p = pub.iloc[0]
             # the published words are Dutch or English as found; the Dutch report gives the share
-            chat = (f"{p['published_as']} ({100 * p['share']:.0f}% of {p['base_n']})"
-                    if lang == "en" else f"{100 * p['share']:.0f}% van {p['base_n']}")
-        rows.append({
-            t("group", lang): GROUP_LABELS.get(g.group, {}).get(lang, g.group),
-            TEXT[lang]["chat"]: chat,
-            TEXT[lang]["not_registered"]: f"{fmt_number(g.not_registered_median)} "
-                                          f"({fmt_number(g.not_registered_lower)} – "
-                                          f"{fmt_number(g.not_registered_upper)})",
-            TEXT[lang]["hidden"]: f"{fmt_number(g.hidden_median)} ({fmt_number(g.hidden_lower)} – "
-                                  f"{fmt_number(g.hidden_upper)})",
-        })
+            chat = (
+                f"{p['published_as']} ({100 * p['share']:.0f}% of {p['base_n']})"
+                if lang == "en"
+                else f"{100 * p['share']:.0f}% van {p['base_n']}"
+            )
+        rows.append(
+            {
+                t("group", lang): GROUP_LABELS.get(g.group, {}).get(lang, g.group),
+                TEXT[lang]["chat"]: chat,
+                TEXT[lang]["not_registered"]: f"{fmt_number(g.not_registered_median)} "
+                f"({fmt_number(g.not_registered_lower)} – "
+                f"{fmt_number(g.not_registered_upper)})",
+                TEXT[lang]["hidden"]: f"{fmt_number(g.hidden_median)} ({fmt_number(g.hidden_lower)} – "
+                f"{fmt_number(g.hidden_upper)})",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -196,11 +205,12 @@ def _sens_table(sens: pd.DataFrame, lang: str) -> pd.DataFrame:
         for d in deltas:
             r = part[part["delta"] == d].iloc[0]
             head = f"delta {d:+g} (OR {np.exp(d):.2g})"
-            row[head] = (f"{fmt_number(r.not_registered_median)} "
-                         f"({fmt_number(r.not_registered_lower)}"
-                         f" – {fmt_number(r.not_registered_upper)})"
-                         + ("" if r.draws_consistent >= 0.999 else
-                            f"; consistent {100 * r.draws_consistent:.0f}%"))
+            row[head] = (
+                f"{fmt_number(r.not_registered_median)} "
+                f"({fmt_number(r.not_registered_lower)}"
+                f" – {fmt_number(r.not_registered_upper)})"
+                + ("" if r.draws_consistent >= 0.999 else f"; consistent {100 * r.draws_consistent:.0f}%")
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -211,37 +221,55 @@ def report_text(result, cfg, lang: str) -> str:
     tx = TEXT[lang]
     years = result.people.strata["year"]
     period = f"{years[0]}-{years[-1]}"
-    groups = "" if result.group_info is None else (
-        f", {'groups' if lang == 'en' else 'groepen'}")
-    parts = [f"# {cfg.name}", "", cfg.description, "", f"**{tx['interventions']}:** "
-             + "; ".join(describe(cfg.interventions)), "",
-             tx["headline"].format(period=period, groups=groups, pct=PCT), "",
-             _md(headline(result.summary, lang)), "",
-             f"## {tx['per_year'].format(groups=groups)}", "",
-             _md(per_stratum(result.summary, lang)),
-             "", f"## {tx['reach']}", "", tx["reach_text"].format(v=cfg.people.reach_heterogeneity),
-             ""]
+    groups = "" if result.group_info is None else (f", {'groups' if lang == 'en' else 'groepen'}")
+    parts = [
+        f"# {cfg.name}",
+        "",
+        cfg.description,
+        "",
+        f"**{tx['interventions']}:** " + "; ".join(describe(cfg.interventions)),
+        "",
+        tx["headline"].format(period=period, groups=groups, pct=PCT),
+        "",
+        _md(headline(result.summary, lang)),
+        "",
+        f"## {tx['per_year'].format(groups=groups)}",
+        "",
+        _md(per_stratum(result.summary, lang)),
+        "",
+        f"## {tx['reach']}",
+        "",
+        tx["reach_text"].format(v=cfg.people.reach_heterogeneity),
+        "",
+    ]
     rt = result.reach_table.copy()
     rows = []
     for v, part in rt.groupby("reach_heterogeneity"):
         row = {"v": f"{v:g}"}
         for r in part.itertuples(index=False):
-            row[t(r.quantity, lang)] = (f"{fmt_number(r.median)} ({fmt_number(r.lower)} – "
-                                        f"{fmt_number(r.upper)})")
+            row[t(r.quantity, lang)] = f"{fmt_number(r.median)} ({fmt_number(r.lower)} – {fmt_number(r.upper)})"
         rows.append(row)
     parts += [_md(pd.DataFrame(rows)), ""]
     if result.groups is not None and len(result.groups):
         year = int(result.groups["year"].iloc[0])
         rep = cfg.people.representativeness
-        parts += [f"## {tx['groups'].format(year=year)}", "",
-                  tx["groups_text"].format(m=rep.mean, s=rep.sd), "",
-                  _md(_groups_table(result.groups, lang)), "",
-                  f"### {tx['sens'].format(year=year)}", "", tx["sens_text"], "",
-                  _md(_sens_table(result.groups_sens, lang)), ""]
+        parts += [
+            f"## {tx['groups'].format(year=year)}",
+            "",
+            tx["groups_text"].format(m=rep.mean, s=rep.sd),
+            "",
+            _md(_groups_table(result.groups, lang)),
+            "",
+            f"### {tx['sens'].format(year=year)}",
+            "",
+            tx["sens_text"],
+            "",
+            _md(_sens_table(result.groups_sens, lang)),
+            "",
+        ]
     parts += [f"## {tx['rests']}", ""] + [f"- {a}" for a in result.assumptions]
     if lang == "nl":
-        parts += ["", "_De aannames hierboven staan in het Engels zoals in summary.json; de "
-                  "getallen zijn dezelfde._"]
+        parts += ["", "_De aannames hierboven staan in het Engels zoals in summary.json; de getallen zijn dezelfde._"]
     return "\n".join(parts) + "\n"
 
 
@@ -252,9 +280,11 @@ def outcomes_dataset(result) -> xr.Dataset:
     coords = {SAMPLE: np.arange(result.people.n_draws), **{k: list(v) for k, v in strata.items()}}
     data = {}
     for k, name in enumerate(OUTCOMES):
-        data[name] = xr.DataArray(np.stack([result.base[k], result.scen[k]]),
-                                  dims=("variant", *dims),
-                                  coords={"variant": ["baseline", "scenario"], **coords})
+        data[name] = xr.DataArray(
+            np.stack([result.base[k], result.scen[k]]),
+            dims=("variant", *dims),
+            coords={"variant": ["baseline", "scenario"], **coords},
+        )
     data["N"] = xr.DataArray(result.people.N, dims=dims, coords=coords)
     return xr.Dataset(data)
 
@@ -291,9 +321,15 @@ def plot_change(summary: pd.DataFrame, path: Path, lang: str = "en", title: str 
     for ax, name in zip(axes, OUTCOMES, strict=True):
         part = rows[rows["outcome"] == name].set_index("label").loc[labels]
         y = np.arange(len(labels))
-        ax.errorbar(part["median"], y, xerr=[part["median"] - part["lower"],
-                                             part["upper"] - part["median"]],
-                    fmt="o", color="C0", capsize=2, markersize=3)
+        ax.errorbar(
+            part["median"],
+            y,
+            xerr=[part["median"] - part["lower"], part["upper"] - part["median"]],
+            fmt="o",
+            color="C0",
+            capsize=2,
+            markersize=3,
+        )
         ax.axvline(0, color="0.5", linewidth=0.8)
         span = np.abs(part[["lower", "upper"]].to_numpy())
         nz = span[span > 0]
@@ -322,10 +358,16 @@ def plot_levels(summary: pd.DataFrame, path: Path, lang: str = "en", title: str 
             part = rows[(rows["outcome"] == name) & (rows["variant"] == variant)]
             part = part.set_index("label").loc[labels]
             y = np.arange(len(labels)) + (j - 0.5) * 0.3
-            ax.errorbar(np.maximum(part["median"], 0.5), y,
-                        xerr=[np.maximum(part["median"] - part["lower"], 0),
-                              np.maximum(part["upper"] - part["median"], 0)],
-                        fmt="o", color=color, capsize=2, markersize=3, label=t(variant, lang))
+            ax.errorbar(
+                np.maximum(part["median"], 0.5),
+                y,
+                xerr=[np.maximum(part["median"] - part["lower"], 0), np.maximum(part["upper"] - part["median"], 0)],
+                fmt="o",
+                color=color,
+                capsize=2,
+                markersize=3,
+                label=t(variant, lang),
+            )
         ax.set_xscale("log")
         ax.set_title(t(name, lang), fontsize=9)
         ax.grid(axis="x", alpha=0.3)
@@ -344,8 +386,7 @@ def print_people(result, console) -> None:
 
     frame = headline(result.summary, "en")
     years = result.people.strata["year"]
-    table = Table(title=f"{result.name}: sum over {years[0]}-{years[-1]} ({PCT}% intervals)",
-                  title_justify="left")
+    table = Table(title=f"{result.name}: sum over {years[0]}-{years[-1]} ({PCT}% intervals)", title_justify="left")
     for i, col in enumerate(frame.columns):
         table.add_column(str(col), justify="left" if i == 0 else "right")
     for row in frame.itertuples(index=False):
@@ -364,11 +405,15 @@ def plot_compare_change(summaries: dict, path: Path, lang: str = "en") -> Path:
         for j, n in enumerate(names):
             s = summaries[n]
             cols = strata_cols(s)
-            r = s[(s["variant"] == "change") & (s["outcome"] == name)
-                  & (s[cols] == "all").all(axis=1)].iloc[0]
-            ax.errorbar(r["median"], j, xerr=[[r["median"] - r["lower"]],
-                                              [r["upper"] - r["median"]]],
-                        fmt="o", color="C0", capsize=3)
+            r = s[(s["variant"] == "change") & (s["outcome"] == name) & (s[cols] == "all").all(axis=1)].iloc[0]
+            ax.errorbar(
+                r["median"],
+                j,
+                xerr=[[r["median"] - r["lower"]], [r["upper"] - r["median"]]],
+                fmt="o",
+                color="C0",
+                capsize=3,
+            )
         ax.axvline(0, color="0.5", linewidth=0.8)
         ax.set_title(t(CHANGE_NAMES[name], lang), fontsize=9)
         ax.grid(axis="x", alpha=0.3)
@@ -380,8 +425,7 @@ def plot_compare_change(summaries: dict, path: Path, lang: str = "en") -> Path:
     return path
 
 
-def plot_heatmap_pair(ds: xr.Dataset, outcome: str, path: Path, lang: str = "en",
-                      stratum: str = "total") -> Path:
+def plot_heatmap_pair(ds: xr.Dataset, outcome: str, path: Path, lang: str = "en", stratum: str = "total") -> Path:
     """Median change against baseline next to its uncertainty (width of the interval), over
     the first two swept axes (others at their first value); one axis: a line with its band."""
     import json
@@ -410,8 +454,7 @@ def plot_heatmap_pair(ds: xr.Dataset, outcome: str, path: Path, lang: str = "en"
         a1.set_title(f"{what}: {'median' if lang == 'en' else 'mediaan'}{suffix}", fontsize=9)
         m2 = a2.pcolormesh(x, y, width, shading="nearest", cmap="magma")
         fig.colorbar(m2, ax=a2)
-        a2.set_title(f"{PCT}% {'interval width' if lang == 'en' else 'intervalbreedte'}",
-                     fontsize=9)
+        a2.set_title(f"{PCT}% {'interval width' if lang == 'en' else 'intervalbreedte'}", fontsize=9)
         for ax in (a1, a2):
             ax.set_xlabel(labels[0])
             ax.set_ylabel(labels[1])
@@ -424,8 +467,7 @@ def plot_heatmap_pair(ds: xr.Dataset, outcome: str, path: Path, lang: str = "en"
 def sweep_report(ds: xr.Dataset, cfg, notes: list[str], record: dict, lang: str) -> str:
     """Words for a sweep: the grid's corners and centre, sums over years, with intervals."""
     axes = [d for d in ds[OUTCOMES[0]].dims if d not in ("stratum", "stat")]
-    picks = {tuple(0 for _ in axes), tuple(ds.sizes[a] - 1 for a in axes),
-             tuple(ds.sizes[a] // 2 for a in axes)}
+    picks = {tuple(0 for _ in axes), tuple(ds.sizes[a] - 1 for a in axes), tuple(ds.sizes[a] // 2 for a in axes)}
     rows = []
     for pick in sorted(picks):
         cell_ = ds.isel(dict(zip(axes, pick, strict=True))).sel(stratum="total")
@@ -435,15 +477,28 @@ def sweep_report(ds: xr.Dataset, cfg, notes: list[str], record: dict, lang: str)
             row[t(CHANGE_NAMES[o], lang)] = (
                 f"{fmt_number(float(c.sel(stat='median')))} "
                 f"({fmt_number(float(c.sel(stat='lower')))}"
-                f" – {fmt_number(float(c.sel(stat='upper')))})")
+                f" – {fmt_number(float(c.sel(stat='upper')))})"
+            )
         rows.append(row)
-    head = ("Change against baseline, sum over the years, at the grid's corners and centre "
-            f"({PCT}% intervals); {record['cells']} cells." if lang == "en" else
-            "Verschil met de uitgangssituatie, som over de jaren, in de hoeken en het midden "
-            f"van het rooster ({PCT}%-intervallen); {record['cells']} cellen.")
-    parts = [f"# {cfg.name}", "", cfg.description, "", head, "", _md(pd.DataFrame(rows)), "",
-             "## " + ("What the numbers rest on" if lang == "en" else "Waar de getallen op rusten"),
-             ""] + [f"- {n}" for n in notes]
+    head = (
+        "Change against baseline, sum over the years, at the grid's corners and centre "
+        f"({PCT}% intervals); {record['cells']} cells."
+        if lang == "en"
+        else "Verschil met de uitgangssituatie, som over de jaren, in de hoeken en het midden "
+        f"van het rooster ({PCT}%-intervallen); {record['cells']} cellen."
+    )
+    parts = [
+        f"# {cfg.name}",
+        "",
+        cfg.description,
+        "",
+        head,
+        "",
+        _md(pd.DataFrame(rows)),
+        "",
+        "## " + ("What the numbers rest on" if lang == "en" else "Waar de getallen op rusten"),
+        "",
+    ] + [f"- {n}" for n in notes]
     return "\n".join(parts) + "\n"
 
 
@@ -462,7 +517,17 @@ def report_section(post, lang: str, year: int, seed: int = 0) -> list[str]:
     est = estimates(people, comp, year, prior, seed)
     sens = sensitivity(people, comp, year, seed)
     tx = TEXT[lang]
-    return [f"## {tx['groups'].format(year=year)}", "",
-            tx["groups_text"].format(m=prior.mean, s=prior.sd), "", _md(_groups_table(est, lang)),
-            "", f"### {tx['sens'].format(year=year)}", "", tx["sens_text"], "",
-            _md(_sens_table(sens, lang)), ""]
+    return [
+        f"## {tx['groups'].format(year=year)}",
+        "",
+        tx["groups_text"].format(m=prior.mean, s=prior.sd),
+        "",
+        _md(_groups_table(est, lang)),
+        "",
+        f"### {tx['sens'].format(year=year)}",
+        "",
+        tx["sens_text"],
+        "",
+        _md(_sens_table(sens, lang)),
+        "",
+    ]

@@ -47,8 +47,9 @@ def target_group(cfg) -> str | None:
 
 
 def has_referral(steps) -> bool:
-    return any(s.kind == "referral" and s.probability > 0 or
-               (s.kind == "combination" and has_referral(s.steps)) for s in steps)
+    return any(
+        s.kind == "referral" and s.probability > 0 or (s.kind == "combination" and has_referral(s.steps)) for s in steps
+    )
 
 
 @dataclass
@@ -74,8 +75,9 @@ def prepare_people(prep, baseline: Baseline) -> tuple[PeopleDraws, dict | None]:
     if group is None:
         return people, None
     prior = Representativeness(cfg.people.representativeness.mean, cfg.people.representativeness.sd)
-    split, _, info = group_split(people, load_composition(), group,
-                                 [int(y) for y in people.strata["year"]], prior, cfg.sampler.seed)
+    split, _, info = group_split(
+        people, load_composition(), group, [int(y) for y in people.strata["year"]], prior, cfg.sampler.seed
+    )
     return split, info
 
 
@@ -89,8 +91,7 @@ def reach_table(people: PeopleDraws, steps, source: str) -> pd.DataFrame:
         for k, name in ((0, "newly_reached"), (3, "change_hidden"), (2, "change_not_registered")):
             d = (scen[k] - base[k]).reshape(base.shape[1], -1).sum(-1)
             q = np.quantile(d, [0.5, (1 - INTERVAL_PROB) / 2, (1 + INTERVAL_PROB) / 2])
-            rows.append({"reach_heterogeneity": v, "quantity": name, "median": q[0],
-                         "lower": q[1], "upper": q[2]})
+            rows.append({"reach_heterogeneity": v, "quantity": name, "median": q[0], "lower": q[1], "upper": q[2]})
     return pd.DataFrame(rows)
 
 
@@ -98,23 +99,30 @@ def assumptions_for(cfg, baseline: Baseline, group_info: dict | None) -> list[st
     out = [
         f"Baseline posterior: {baseline.where} ({baseline.reason}).",
         "Capture chances per person: "
-        + ("the model's p_register and p_chat." if not baseline.people.derived_probabilities
-           else "derived from the posterior counts (p_register = N_registered / N, "
-                "p_chat = N_anonymous / N, each by the other source's status); the model gives "
-                "no per-draw chances."),
+        + (
+            "the model's p_register and p_chat."
+            if not baseline.people.derived_probabilities
+            else "derived from the posterior counts (p_register = N_registered / N, "
+            "p_chat = N_anonymous / N, each by the other source's status); the model gives "
+            "no per-draw chances."
+        ),
         f"Reach heterogeneity v = {cfg.people.reach_heterogeneity:g}: "
-        + ("everyone not yet found is equally findable, the most a more findable chat could "
-           "reach (an upper end); " if cfg.people.reach_heterogeneity == 0 else
-           "the not-yet-found are harder to reach than those found (gamma frailty); ")
+        + (
+            "everyone not yet found is equally findable, the most a more findable chat could reach (an upper end); "
+            if cfg.people.reach_heterogeneity == 0
+            else "the not-yet-found are harder to reach than those found (gamma frailty); "
+        )
         + "the data cannot say how far the chat could reach; the table 'how far could the "
         "chat reach' shows v = 0, 1, 4.",
         "Interventions change who is found, never the victims: N is the same in every variant.",
     ]
     if has_referral(cfg.interventions):
-        out.append("Referral moves unregistered chat contacts onto the register: it changes "
-                   "'not registered', never 'still hidden' (they were already found by the chat), "
-                   "and it makes chat and register dependent beyond what the baseline's "
-                   "dependence prior (theta) assumes.")
+        out.append(
+            "Referral moves unregistered chat contacts onto the register: it changes "
+            "'not registered', never 'still hidden' (they were already found by the chat), "
+            "and it makes chat and register dependent beyond what the baseline's "
+            "dependence prior (theta) assumes."
+        )
     if group_info is not None:
         out.append(
             f"Group '{group_info['group']}': its share among all victims is the chat's share "
@@ -122,16 +130,15 @@ def assumptions_for(cfg, baseline: Baseline, group_info: dict | None) -> list[st
             f"ratio delta ~ Normal({cfg.people.representativeness.mean:g}, "
             f"{cfg.people.representativeness.sd:g}) truncated per draw to what the draw allows; "
             "within the group the chance of registration given chat status is the stratum's. "
-            "Figures by year: " + ", ".join(f"{k} from {v}" for k, v in
-                                            group_info["figure_years"].items()) + ".")
+            "Figures by year: " + ", ".join(f"{k} from {v}" for k, v in group_info["figure_years"].items()) + "."
+        )
     return out
 
 
 def evaluate_people(prep, baseline: Baseline) -> PeopleResult:
     cfg = prep.cfg
     people, info = prepare_people(prep, baseline)
-    plan = compile_people(cfg.interventions, people.strata, cfg.people.reach_heterogeneity,
-                          prep.source)
+    plan = compile_people(cfg.interventions, people.strata, cfg.people.reach_heterogeneity, prep.source)
     summary, base, scen = summary_table(people, plan)
     groups = sens = None
     years = people.strata["year"]
@@ -139,13 +146,23 @@ def evaluate_people(prep, baseline: Baseline) -> PeopleResult:
     if str(year) in years:
         comp = load_composition()
         core = baseline.people
-        prior = Representativeness(cfg.people.representativeness.mean,
-                                   cfg.people.representativeness.sd)
+        prior = Representativeness(cfg.people.representativeness.mean, cfg.people.representativeness.sd)
         groups = estimates(core, comp, year, prior, cfg.sampler.seed)
         sens = sensitivity(core, comp, year, cfg.sampler.seed)
-    return PeopleResult(cfg.name, summary, base, scen, people, baseline, plan, groups, sens,
-                        reach_table(people, cfg.interventions, prep.source),
-                        assumptions_for(cfg, baseline, info), info)
+    return PeopleResult(
+        cfg.name,
+        summary,
+        base,
+        scen,
+        people,
+        baseline,
+        plan,
+        groups,
+        sens,
+        reach_table(people, cfg.interventions, prep.source),
+        assumptions_for(cfg, baseline, info),
+        info,
+    )
 
 
 def check_bound(result: PeopleResult) -> float:
@@ -167,8 +184,11 @@ def manifest(prep, result: PeopleResult) -> dict:
         "data_source": prep.table.source,
         "data_hash": prep.table.data_hash(),
         "seed": prep.cfg.sampler.seed,
-        "baseline": {"reused": result.baseline.reused, "where": result.baseline.where,
-                     "reason": result.baseline.reason},
+        "baseline": {
+            "reused": result.baseline.reused,
+            "where": result.baseline.where,
+            "reason": result.baseline.reason,
+        },
         "interventions": describe(prep.cfg.interventions),
         "versions": versions(),
     }
@@ -183,31 +203,30 @@ def write_people(result: PeopleResult, prep, target: Path, force: bool) -> Path:
         if result.groups is not None:
             result.groups.to_csv(tmp / "groups.csv", index=False)
             result.groups_sens.to_csv(tmp / "groups_sensitivity.csv", index=False)
-        write_json(tmp / "summary.json", {
-            "scenario": cfg.name,
-            "description": cfg.description,
-            "interventions": describe(cfg.interventions),
-            "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
-            "posterior_draws": result.people.n_draws,
-            "assumptions": result.assumptions,
-            "bound_excess": check_bound(result),
-            "rows": result.summary.replace({np.nan: None}).to_dict(orient="records"),
-        })
+        write_json(
+            tmp / "summary.json",
+            {
+                "scenario": cfg.name,
+                "description": cfg.description,
+                "interventions": describe(cfg.interventions),
+                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
+                "posterior_draws": result.people.n_draws,
+                "assumptions": result.assumptions,
+                "bound_excess": check_bound(result),
+                "rows": result.summary.replace({np.nan: None}).to_dict(orient="records"),
+            },
+        )
         if cfg.output.draws:
-            people_report.outcomes_dataset(result).to_netcdf(tmp / "outcomes.nc",
-                                                             engine="h5netcdf")
+            people_report.outcomes_dataset(result).to_netcdf(tmp / "outcomes.nc", engine="h5netcdf")
         for lang in cfg.output.languages:
             (tmp / f"report.{lang}.md").write_text(people_report.report_text(result, cfg, lang))
             if cfg.output.plots:
-                people_report.plot_change(result.summary, tmp / f"change.{lang}.png", lang,
-                                          title=cfg.name)
-                people_report.plot_levels(result.summary, tmp / f"levels.{lang}.png", lang,
-                                          title=cfg.name)
+                people_report.plot_change(result.summary, tmp / f"change.{lang}.png", lang, title=cfg.name)
+                people_report.plot_levels(result.summary, tmp / f"levels.{lang}.png", lang, title=cfg.name)
     return target
 
 
-def run_people(prep, target: Path, force: bool = False, console=None,
-               baseline: Baseline | None = None) -> Path:
+def run_people(prep, target: Path, force: bool = False, console=None, baseline: Baseline | None = None) -> Path:
     check_writable(target, force)
     if baseline is None:
         if console is not None:
@@ -215,8 +234,7 @@ def run_people(prep, target: Path, force: bool = False, console=None,
         baseline = load_baseline(prep)
     if console is not None:
         verb = "reused" if baseline.reused else "fitted"
-        console.print(f"baseline posterior {verb}: {baseline.where} ({baseline.reason})",
-                      soft_wrap=True)
+        console.print(f"baseline posterior {verb}: {baseline.where} ({baseline.reason})", soft_wrap=True)
     result = evaluate_people(prep, baseline)
     write_people(result, prep, target, force)
     if console is not None:
@@ -240,34 +258,41 @@ def compare_people(preps, names, target: Path, force: bool = False, console=None
             baselines[key] = load_baseline(prep)
             if console is not None:
                 b = baselines[key]
-                console.print(f"baseline posterior {'reused' if b.reused else 'fitted'}: "
-                              f"{b.where} ({b.reason})", soft_wrap=True)
+                console.print(
+                    f"baseline posterior {'reused' if b.reused else 'fitted'}: {b.where} ({b.reason})", soft_wrap=True
+                )
         results[name] = evaluate_people(prep, baselines[key])
-    long = pd.concat([r.summary.assign(scenario=n) for n, r in results.items()],
-                     ignore_index=True)
+    long = pd.concat([r.summary.assign(scenario=n) for n, r in results.items()], ignore_index=True)
     long = long[["scenario", *[c for c in long.columns if c != "scenario"]]]
     first = preps[0]
     with atomic_dir(target, force=force) as tmp:
         long.to_csv(tmp / "compare.csv", index=False)
-        write_json(tmp / "compare.json", {
-            "scenarios": list(names),
-            "config_files": [str(p.path) for p in preps],
-            "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
-            "baselines": [{"reused": b.reused, "where": b.where, "reason": b.reason}
-                          for b in baselines.values()],
-        })
-        write_json(tmp / "manifest.json", {
-            "kind": "compare", "engine": "people",
-            "configs": [manifest(p, results[n]) for n, p in zip(names, preps, strict=True)],
-            "versions": versions()})
+        write_json(
+            tmp / "compare.json",
+            {
+                "scenarios": list(names),
+                "config_files": [str(p.path) for p in preps],
+                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
+                "baselines": [{"reused": b.reused, "where": b.where, "reason": b.reason} for b in baselines.values()],
+            },
+        )
+        write_json(
+            tmp / "manifest.json",
+            {
+                "kind": "compare",
+                "engine": "people",
+                "configs": [manifest(p, results[n]) for n, p in zip(names, preps, strict=True)],
+                "versions": versions(),
+            },
+        )
         for lang in first.cfg.output.languages:
             parts = [f"# {'Scenarios compared' if lang == 'en' else 'Scenario’s vergeleken'}", ""]
             for n, r in results.items():
-                parts += [f"## {n}", "", people_report._md(people_report.headline(r.summary, lang)),
-                          ""]
+                parts += [f"## {n}", "", people_report._md(people_report.headline(r.summary, lang)), ""]
             (tmp / f"report.{lang}.md").write_text("\n".join(parts))
-            people_report.plot_compare_change({n: r.summary for n, r in results.items()},
-                                              tmp / f"compare.{lang}.png", lang)
+            people_report.plot_compare_change(
+                {n: r.summary for n, r in results.items()}, tmp / f"compare.{lang}.png", lang
+            )
     if console is not None:
         for r in results.values():
             people_report.print_people(r, console)

@@ -36,8 +36,9 @@ from .people_engine import (
 from .sweep import Grid, cell_steps, dask_client
 
 
-def compile_cells(people: PeopleDraws, base_steps: list[dict], grid: Grid,
-                  heterogeneity: float, source: str) -> tuple[np.ndarray, ...]:
+def compile_cells(
+    people: PeopleDraws, base_steps: list[dict], grid: Grid, heterogeneity: float, source: str
+) -> tuple[np.ndarray, ...]:
     """(chat, register, referral), each (cells, M strata), for every cell in C order."""
     M = int(np.prod(people.shape))
     out = np.empty((3, grid.n_cells, M))
@@ -45,14 +46,12 @@ def compile_cells(people: PeopleDraws, base_steps: list[dict], grid: Grid,
         steps = parse_interventions(cell_steps(base_steps, grid.paths, row), source)
         plan = compile_people(steps, people.strata, heterogeneity, source)
         for j, attr in enumerate(("chat", "register", "referral")):
-            out[j, i] = np.broadcast_to(np.asarray(getattr(plan, attr), dtype=np.float64),
-                                        people.shape).ravel()
+            out[j, i] = np.broadcast_to(np.asarray(getattr(plan, attr), dtype=np.float64), people.shape).ravel()
     return out[0], out[1], out[2]
 
 
 def _chunk(people, prepared, chat, register, referral, heterogeneity):
-    return sweep_stats_compiled(people, chat, register, referral, heterogeneity,
-                                prepared=prepared)
+    return sweep_stats_compiled(people, chat, register, referral, heterogeneity, prepared=prepared)
 
 
 def _timed_chunk(people, prepared, chat, register, referral, heterogeneity):
@@ -65,9 +64,15 @@ def _timed_chunk(people, prepared, chat, register, referral, heterogeneity):
     return stats, time.process_time() - start, os.getpid()
 
 
-def run_cells(people: PeopleDraws, params: tuple[np.ndarray, ...], heterogeneity: float,
-              workers: int = 2, chunk_size: int = 20, scheduler: str | None = None,
-              client=None) -> tuple[np.ndarray, dict]:
+def run_cells(
+    people: PeopleDraws,
+    params: tuple[np.ndarray, ...],
+    heterogeneity: float,
+    workers: int = 2,
+    chunk_size: int = 20,
+    scheduler: str | None = None,
+    client=None,
+) -> tuple[np.ndarray, dict]:
     """Stats (cells, outcome, [scenario, change], row, stat) and a record of how it ran."""
     start = time.perf_counter()
     chat, register, referral = params
@@ -75,8 +80,12 @@ def run_cells(people: PeopleDraws, params: tuple[np.ndarray, ...], heterogeneity
     prepared = prepare_sweep(people, heterogeneity)
     if workers == 0 and scheduler is None and client is None:
         stats = _chunk(people, prepared, chat, register, referral, heterogeneity)
-        return stats, {"cells": n, "chunks": 1, "where": "this process",
-                       "seconds": round(time.perf_counter() - start, 3)}
+        return stats, {
+            "cells": n,
+            "chunks": 1,
+            "where": "this process",
+            "seconds": round(time.perf_counter() - start, 3),
+        }
     import contextlib
 
     from distributed import wait
@@ -88,9 +97,19 @@ def run_cells(people: PeopleDraws, params: tuple[np.ndarray, ...], heterogeneity
         bounds = [(i, min(i + size, n)) for i in range(0, n, size)]
         shared = cl.scatter([people, prepared], broadcast=True, hash=False)
         tag = config_hash({"t": time.time_ns()})[:12]
-        futures = [cl.submit(_timed_chunk, shared[0], shared[1], chat[a:b], register[a:b],
-                             referral[a:b], heterogeneity, key=f"hv-people-{tag}-{k}")
-                   for k, (a, b) in enumerate(bounds)]
+        futures = [
+            cl.submit(
+                _timed_chunk,
+                shared[0],
+                shared[1],
+                chat[a:b],
+                register[a:b],
+                referral[a:b],
+                heterogeneity,
+                key=f"hv-people-{tag}-{k}",
+            )
+            for k, (a, b) in enumerate(bounds)
+        ]
         wait(futures)
         parts = [f.result() for f in futures]
         stats = np.concatenate([p[0] for p in parts])
@@ -98,13 +117,16 @@ def run_cells(people: PeopleDraws, params: tuple[np.ndarray, ...], heterogeneity
         for _, cpu, pid in parts:
             busy[pid] = busy.get(pid, 0.0) + cpu
         where = scheduler or f"Dask, {n_workers} workers"
-    return stats, {"cells": n, "chunks": len(bounds), "where": where,
-                   "seconds": round(time.perf_counter() - start, 3),
-                   "worker_cpu_s": sorted(round(v, 3) for v in busy.values())}
+    return stats, {
+        "cells": n,
+        "chunks": len(bounds),
+        "where": where,
+        "seconds": round(time.perf_counter() - start, 3),
+        "worker_cpu_s": sorted(round(v, 3) for v in busy.values()),
+    }
 
 
-def assemble(people: PeopleDraws, grid: Grid, stats: np.ndarray, base: np.ndarray
-             ) -> xr.Dataset:
+def assemble(people: PeopleDraws, grid: Grid, stats: np.ndarray, base: np.ndarray) -> xr.Dataset:
     """Per outcome: scenario and change over (*axes, stratum, stat); the baseline rows."""
     shape = grid.shape
     stats = stats.reshape(*shape, *stats.shape[1:])
@@ -117,10 +139,16 @@ def assemble(people: PeopleDraws, grid: Grid, stats: np.ndarray, base: np.ndarra
         data[f"{o}_change"] = (dims, stats[..., k, 1, :, :])
         data[f"baseline_{o}"] = (("stratum", "stat"), base[k])
     ds = xr.Dataset(data, coords=coords)
-    ds.attrs.update({"interval_prob": INTERVAL_PROB, "interval": "equal-tailed",
-                     "draws": people.n_draws, "engine": "people",
-                     "axes": json.dumps(list(grid.paths)),
-                     "axis_labels": json.dumps(list(grid.labels))})
+    ds.attrs.update(
+        {
+            "interval_prob": INTERVAL_PROB,
+            "interval": "equal-tailed",
+            "draws": people.n_draws,
+            "engine": "people",
+            "axes": json.dumps(list(grid.paths)),
+            "axis_labels": json.dumps(list(grid.labels)),
+        }
+    )
     return ds
 
 
@@ -132,12 +160,12 @@ def baseline_rows(people: PeopleDraws) -> np.ndarray:
     lo, hi = (1 - INTERVAL_PROB) / 2, (1 + INTERVAL_PROB) / 2
     rows = flat_rows(outcomes(people.cells), len(people.shape))  # (o, rows, s)
     q = fast_quantiles(rows, [0.5, lo, hi])
-    return np.concatenate([q, rows.mean(-1)[..., None], np.full(q.shape[:-1] + (1,), np.nan)],
-                          axis=-1)
+    return np.concatenate([q, rows.mean(-1)[..., None], np.full(q.shape[:-1] + (1,), np.nan)], axis=-1)
 
 
-def run_people_sweep(prep, target: Path, force: bool = False, workers: int | None = None,
-                     scheduler: str | None = None, console=None) -> Path:
+def run_people_sweep(
+    prep, target: Path, force: bool = False, workers: int | None = None, scheduler: str | None = None, console=None
+) -> Path:
     from . import people_report
     from .people_run import assumptions_for, prepare_people
 
@@ -145,37 +173,54 @@ def run_people_sweep(prep, target: Path, force: bool = False, workers: int | Non
     check_writable(target, force)
     baseline = load_baseline(prep)
     if console is not None:
-        console.print(f"baseline posterior {'reused' if baseline.reused else 'fitted'}: "
-                      f"{baseline.where} ({baseline.reason})", soft_wrap=True)
+        console.print(
+            f"baseline posterior {'reused' if baseline.reused else 'fitted'}: {baseline.where} ({baseline.reason})",
+            soft_wrap=True,
+        )
     people, info = prepare_people(prep, baseline)
     grid = Grid.from_section(cfg.sweep)
     steps = [s.model_dump(mode="json") for s in cfg.interventions]
     v = cfg.people.reach_heterogeneity
     params = compile_cells(people, steps, grid, v, prep.source)
-    stats, record = run_cells(people, params, v, cfg.sweep.workers if workers is None else workers,
-                              cfg.sweep.chunk_size, scheduler)
+    stats, record = run_cells(
+        people, params, v, cfg.sweep.workers if workers is None else workers, cfg.sweep.chunk_size, scheduler
+    )
     ds = assemble(people, grid, stats, baseline_rows(people))
     table = sweep_table(ds)
     notes = assumptions_for(cfg, baseline, info)
     with atomic_dir(target, force=force) as tmp:
         ds.to_netcdf(tmp / "sweep.nc", engine="h5netcdf")
         table.to_csv(tmp / "sweep.csv", index=False)
-        write_json(tmp / "manifest.json", {
-            "kind": "sweep", "engine": "people", "config": prep.manifest_config(),
-            "config_hash": config_hash(prep.manifest_config()),
-            "data_hash": prep.table.data_hash(), "seed": cfg.sampler.seed,
-            "baseline": {"reused": baseline.reused, "where": baseline.where,
-                         "reason": baseline.reason},
-            "interventions": describe(cfg.interventions), "sweep": record,
-            "grid": grid.record(), "versions": versions()})
-        write_json(tmp / "summary.json", {
-            "scenario": cfg.name, "description": cfg.description,
-            "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
-            "posterior_draws": people.n_draws, "grid": grid.record(), "run": record,
-            "assumptions": notes})
+        write_json(
+            tmp / "manifest.json",
+            {
+                "kind": "sweep",
+                "engine": "people",
+                "config": prep.manifest_config(),
+                "config_hash": config_hash(prep.manifest_config()),
+                "data_hash": prep.table.data_hash(),
+                "seed": cfg.sampler.seed,
+                "baseline": {"reused": baseline.reused, "where": baseline.where, "reason": baseline.reason},
+                "interventions": describe(cfg.interventions),
+                "sweep": record,
+                "grid": grid.record(),
+                "versions": versions(),
+            },
+        )
+        write_json(
+            tmp / "summary.json",
+            {
+                "scenario": cfg.name,
+                "description": cfg.description,
+                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
+                "posterior_draws": people.n_draws,
+                "grid": grid.record(),
+                "run": record,
+                "assumptions": notes,
+            },
+        )
         for lang in cfg.output.languages:
-            (tmp / f"report.{lang}.md").write_text(
-                people_report.sweep_report(ds, cfg, notes, record, lang))
+            (tmp / f"report.{lang}.md").write_text(people_report.sweep_report(ds, cfg, notes, record, lang))
             if cfg.output.plots:
                 for o in OUTCOMES:
                     people_report.plot_heatmap_pair(ds, o, tmp / f"heatmap_{o}.{lang}.png", lang)

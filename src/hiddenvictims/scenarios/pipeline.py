@@ -83,18 +83,14 @@ def resolve_roles(
         register = tuple(roles.register_lists)
     clash = set(register) & set(anonymous)
     if clash:
-        raise InputError(
-            f"{source}: key 'roles.register': {sorted(clash)} cannot be both register and anonymous"
-        )
+        raise InputError(f"{source}: key 'roles.register': {sorted(clash)} cannot be both register and anonymous")
     if not register:
         raise InputError(f"{source}: key 'roles.register': no register list left")
     referral_to = roles.referral_to
     if referral_to is not None:
         check("referral_to", referral_to)
         if referral_to not in register:
-            raise InputError(
-                f"{source}: key 'roles.referral_to': '{referral_to}' is not a register list"
-            )
+            raise InputError(f"{source}: key 'roles.referral_to': '{referral_to}' is not a register list")
     for old in roles.rename:
         check(f"rename.{old}", old)
     new = {n: roles.rename.get(n, n) for n in lists}
@@ -108,9 +104,7 @@ def resolve_roles(
     )
 
 
-def apply_roles(
-    draws: CaptureDraws, roles: RolesSection, source: str
-) -> tuple[CaptureDraws, Roles]:
+def apply_roles(draws: CaptureDraws, roles: RolesSection, source: str) -> tuple[CaptureDraws, Roles]:
     r = resolve_roles(draws.lists, draws.register, draws.anonymous, roles, source)
     return replace(draws, lists=r.lists, register=r.register, anonymous=r.anonymous), r
 
@@ -194,9 +188,7 @@ def with_priors(spec: Any, priors: dict, source: str) -> Any:
         return spec
     current = getattr(spec, "priors", None)
     if not isinstance(current, Strict):
-        raise InputError(
-            f"{source}: key 'priors': model family '{spec.family}' has no priors to override"
-        )
+        raise InputError(f"{source}: key 'priors': model family '{spec.family}' has no priors to override")
 
     class _Wrap(Strict):
         priors: type(current)  # type: ignore[valid-type]
@@ -229,8 +221,10 @@ def check_people(layout: Layout, cfg: ScenarioConfig, source: str) -> None:
     if group is not None:
         known = sorted(load_composition()["group"].unique())
         if group not in known:
-            raise InputError(f"{source}: key 'people.group': unknown group '{group}'"
-                             f"{did_you_mean(group, known)} (groups: {', '.join(known)})")
+            raise InputError(
+                f"{source}: key 'people.group': unknown group '{group}'"
+                f"{did_you_mean(group, known)} (groups: {', '.join(known)})"
+            )
         strata[GROUP_DIM] = (group, REST)
     compile_people(cfg.interventions, strata, cfg.people.reach_heterogeneity, source)
 

@@ -97,12 +97,8 @@ def monitoring_precision(
         n = np.rint(engine.N[d]).astype(np.int64)
         n_true = float(n.sum())
         for variant, p in prob.items():
-            counts = np.random.default_rng([seed, 0x5EED, r]).multinomial(
-                n, p[d] / p[d].sum(-1, keepdims=True)
-            )
-            settings = sampler.model_copy(
-                update={"seed": int(sampler.seed + r), "progressbar": False}
-            )
+            counts = np.random.default_rng([seed, 0x5EED, r]).multinomial(n, p[d] / p[d].sum(-1, keepdims=True))
+            settings = sampler.model_copy(update={"seed": int(sampler.seed + r), "progressbar": False})
             n_draws_refit = refit(estimate, counts, settings)
             q = np.quantile(n_draws_refit, [lo, 0.5, hi])
             rows.append(
@@ -125,8 +121,6 @@ def monitoring_precision(
     if "scenario" not in prob:
         frame = pd.concat([frame, frame.assign(variant="scenario")], ignore_index=True)
     return frame
-
-
 
 
 def median_mcse(values: np.ndarray) -> float | None:
@@ -159,12 +153,12 @@ def precision_summary(frame: pd.DataFrame, steps: Sequence = ()) -> dict:
     are dropped with the reason: fewer than MIN_REPLICATES replicates, or a scenario that
     changes what the refit's priors assume (its variant is left out)."""
     k = int(frame["replicate"].nunique())
-    out: dict = {"replicates": k, "min_replicates": MIN_REPLICATES,
-                 "interval_prob": INTERVAL_PROB, "dropped": []}
+    out: dict = {"replicates": k, "min_replicates": MIN_REPLICATES, "interval_prob": INTERVAL_PROB, "dropped": []}
     if k < MIN_REPLICATES:
         out["dropped"].append(
             f"all statements: {k} replicates, fewer than the {MIN_REPLICATES} needed for the "
-            "median width and the coverage to hold")
+            "median width and the coverage to hold"
+        )
         out["warnings"] = []
         return out
     variants = ["baseline", "scenario"]
@@ -172,7 +166,8 @@ def precision_summary(frame: pd.DataFrame, steps: Sequence = ()) -> dict:
         variants = ["baseline"]
         out["dropped"].append(
             "scenario: referral makes chat and register dependent beyond what the refit's "
-            "priors assume, so the refitted width would not be an analyst's next-year width")
+            "priors assume, so the refitted width would not be an analyst's next-year width"
+        )
     for variant in variants:
         part = frame[frame["variant"] == variant]
         w = part["width"].to_numpy()

@@ -57,9 +57,7 @@ class RolesSection(Strict):
     """
 
     # 'register' is also a method of every pydantic model class (ABCMeta), hence the alias.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
 
     anonymous: list[str] | None = Field(None, description="Lists that are anonymous (the chat).")
     register_lists: list[str] | None = Field(
@@ -71,12 +69,8 @@ class RolesSection(Strict):
         default_factory=dict,
         description="New names for lists, e.g. {Z = 'chat'}; used everywhere after renaming.",
     )
-    referral_to: str | None = Field(
-        None, description="Register list that referrals enter by default."
-    )
-    note: str = Field(
-        "", description="Shown in every report (e.g. 'demonstration: Z stands in for the chat')."
-    )
+    referral_to: str | None = Field(None, description="Register list that referrals enter by default.")
+    note: str = Field("", description="Shown in every report (e.g. 'demonstration: Z stands in for the chat').")
 
 
 class ScenarioOutput(OutputSection):
@@ -117,9 +111,7 @@ class PrecisionSection(Strict):
 class SweepAxis(Strict):
     """One swept parameter: ``path`` into the interventions, and its values."""
 
-    name: str = Field(
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Dimension name in sweep.nc."
-    )
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Dimension name in sweep.nc.")
     path: str = Field(
         description="e.g. 'interventions.0.multiplier' or "
         "'interventions.1.steps.0.probability' or 'interventions.2.multipliers.P'."
@@ -153,9 +145,7 @@ class SweepSection(Strict):
 
     axes: list[SweepAxis] = Field(min_length=1)
     chunk_size: int = Field(20, ge=1, le=100_000, description="Cells per Dask task and checkpoint.")
-    workers: int = Field(
-        2, ge=0, le=512, description="Local Dask workers (0: run in this process)."
-    )
+    workers: int = Field(2, ge=0, le=512, description="Local Dask workers (0: run in this process).")
 
     @model_validator(mode="after")
     def _unique(self) -> SweepSection:
@@ -197,13 +187,10 @@ class PeopleSection(Strict):
         "(the not-yet-found are harder to reach). The data cannot say; reports show it.",
     )
     representativeness: RepresentativenessPrior = Field(default_factory=RepresentativenessPrior)
-    groups_year: int | None = Field(
-        None, description="Year of the vulnerable-group table (default: the last year)."
-    )
+    groups_year: int | None = Field(None, description="Year of the vulnerable-group table (default: the last year).")
     baseline_dir: str | None = Field(
         None,
-        description="Results folder of the baseline run to reuse (default: the baseline "
-        "config's output.dir).",
+        description="Results folder of the baseline run to reuse (default: the baseline config's output.dir).",
     )
 
 
@@ -370,16 +357,11 @@ def _walk(tree: Any, parts: list[str], path: str, source: str, key: str) -> tupl
         last = i == len(parts) - 1
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise InputError(
-                    f"{source}: key '{key}': '{path}': no element {part} (there are {len(node)})"
-                )
+                raise InputError(f"{source}: key '{key}': '{path}': no element {part} (there are {len(node)})")
             index: Any = int(part)
         elif isinstance(node, dict):
             if part not in node:
-                raise InputError(
-                    f"{source}: key '{key}': '{path}': no key '{part}'"
-                    f"{did_you_mean(part, list(node))}"
-                )
+                raise InputError(f"{source}: key '{key}': '{path}': no key '{part}'{did_you_mean(part, list(node))}")
             index = part
         else:
             raise InputError(f"{source}: key '{key}': '{path}' goes below a value")
@@ -421,9 +403,7 @@ def check_sweep(cfg: ScenarioConfig, source: str) -> None:
                 INTERVENTION_LIST.validate_python(candidate)
             except ValidationError as exc:
                 detail = describe_error(exc, list[Intervention], "interventions")
-                raise InputError(
-                    f"{source}: key 'sweep.axes.{i}': value {value:g} is not allowed: {detail}"
-                ) from None
+                raise InputError(f"{source}: key 'sweep.axes.{i}': value {value:g} is not allowed: {detail}") from None
 
 
 def sweep_cells(cfg: ScenarioConfig) -> list[tuple[float, ...]]:

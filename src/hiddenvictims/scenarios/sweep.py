@@ -139,9 +139,7 @@ class Checkpoint:
             return
         self.chunk_dir.mkdir(parents=True, exist_ok=True)
         tmp = index.with_name("index.json.tmp")
-        tmp.write_text(
-            json.dumps({"fingerprint": self.fingerprint, "n_chunks": self.n_chunks}, indent=2)
-        )
+        tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "n_chunks": self.n_chunks}, indent=2))
         tmp.replace(index)
 
     def done(self) -> set[int]:
@@ -270,9 +268,7 @@ def run_grid(
     start = time.perf_counter()
     baseline = engine.flat(engine.evaluate(None))
     n_chunks = -(-grid.n_cells // chunk_size)
-    chunks = [
-        np.arange(i * chunk_size, min((i + 1) * chunk_size, grid.n_cells)) for i in range(n_chunks)
-    ]
+    chunks = [np.arange(i * chunk_size, min((i + 1) * chunk_size, grid.n_cells)) for i in range(n_chunks)]
     results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     report = SweepReport(grid.n_cells, n_chunks)
     if checkpoint is not None:
@@ -300,9 +296,7 @@ def run_grid(
             for i in todo:
                 finish(
                     i,
-                    compute_chunk(
-                        engine, baseline, base_steps, grid.paths, grid.cell_values(chunks[i])
-                    ),
+                    compute_chunk(engine, baseline, base_steps, grid.paths, grid.cell_values(chunks[i])),
                 )
         elif todo:
             from distributed import as_completed

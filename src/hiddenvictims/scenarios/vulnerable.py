@@ -88,8 +88,9 @@ def available(comp: pd.DataFrame, year: int, group: str) -> bool:
     return _row(comp, year, group) is not None
 
 
-def chat_share_draws(comp: pd.DataFrame, year: int, group: str, n: int,
-                     rng: np.random.Generator) -> tuple[np.ndarray, str]:
+def chat_share_draws(
+    comp: pd.DataFrame, year: int, group: str, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, str]:
     """Draws of the group's share among the chat's victims of the ages it lives in.
 
     Returns (draws, age) with age 'all' or 'minor' (under 15 is a share of minors: the
@@ -101,8 +102,9 @@ def chat_share_draws(comp: pd.DataFrame, year: int, group: str, n: int,
     if row["base"] != "all":
         base = _row(comp, year, row["base"])
         if base is None:
-            raise InputError(f"chat_composition.csv: {year} '{group}' is a share of "
-                             f"'{row['base']}', which has no figure that year")
+            raise InputError(
+                f"chat_composition.csv: {year} '{group}' is a share of '{row['base']}', which has no figure that year"
+            )
         s = s * _beta(base, n, rng)
     if row["age"] == "minor":
         minor = _row(comp, year, "minor")
@@ -123,8 +125,7 @@ def delta_bounds(s: np.ndarray, p_chat: np.ndarray) -> tuple[np.ndarray, np.ndar
     return lo[:, 0], hi[:, 0]
 
 
-def draw_delta(prior: Representativeness, lo: np.ndarray, hi: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray:
+def draw_delta(prior: Representativeness, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The prior of delta truncated to [lo, hi] per draw (inverse CDF: exact, vectorised)."""
     if prior.sd <= 0:
         return np.full(lo.shape, prior.mean)
@@ -147,9 +148,15 @@ def _age_mask(people: PeopleDraws, age: str) -> np.ndarray:
     return np.broadcast_to((levels == age).reshape(shape), people.shape)
 
 
-def group_split(people: PeopleDraws, comp: pd.DataFrame, group: str, years: list[int],
-                prior: Representativeness, seed: int = 0, delta: float | None = None
-                ) -> tuple[PeopleDraws, np.ndarray, dict]:
+def group_split(
+    people: PeopleDraws,
+    comp: pd.DataFrame,
+    group: str,
+    years: list[int],
+    prior: Representativeness,
+    seed: int = 0,
+    delta: float | None = None,
+) -> tuple[PeopleDraws, np.ndarray, dict]:
     """``people`` (year x age) split into (group, rest) for the years with a published figure.
 
     Years without a figure for the group take the figure of the nearest year that has one (said
@@ -199,14 +206,19 @@ def group_split(people: PeopleDraws, comp: pd.DataFrame, group: str, years: list
         s_all[tuple(idx)] = np.where(sub_mask[None], s.reshape(-1, *[1] * sub_mask.ndim), 0.0)
         pi_all[tuple(idx)] = np.where(sub_mask[None], pi.reshape(-1, *[1] * sub_mask.ndim), 0.0)
     split = split_groups(people, group, s_all, pi_all)
-    info = {"group": group, "figure_years": {str(k): v for k, v in used.items()},
-            "delta": d, "kept": int(keep.sum())}
+    info = {"group": group, "figure_years": {str(k): v for k, v in used.items()}, "delta": d, "kept": int(keep.sum())}
     return split, keep, info
 
 
-def estimates(people: PeopleDraws, comp: pd.DataFrame, year: int,
-              prior: Representativeness = Representativeness(), seed: int = 0,
-              groups: tuple[str, ...] = VULNERABLE, prob: float = INTERVAL_PROB) -> pd.DataFrame:
+def estimates(
+    people: PeopleDraws,
+    comp: pd.DataFrame,
+    year: int,
+    prior: Representativeness = Representativeness(),
+    seed: int = 0,
+    groups: tuple[str, ...] = VULNERABLE,
+    prob: float = INTERVAL_PROB,
+) -> pd.DataFrame:
     """Hidden number per group in ``year``: not registered and on neither list (median and
     interval over draws), plus the chat's contacts in the group. Rows: one per group."""
     lo_q, hi_q = interval_quantiles(prob)
@@ -225,8 +237,7 @@ def estimates(people: PeopleDraws, comp: pd.DataFrame, year: int,
             g_axis = list(split.strata).index(GROUP_DIM) + 2
             sel = np.take(np.take(out, 0, axis=g_axis), yi, axis=2)
             sel = sel.reshape(sel.shape[0], sel.shape[1], -1).sum(-1)
-            basis = (f"chat composition {year}, representativeness prior "
-                     f"N({prior.mean:g}, {prior.sd:g})")
+            basis = f"chat composition {year}, representativeness prior N({prior.mean:g}, {prior.sd:g})"
         row = {"group": group, "year": year, "basis": basis}
         for k, name in enumerate(("reached_chat", "registered", "not_registered", "hidden")):
             if name == "registered":
@@ -238,9 +249,15 @@ def estimates(people: PeopleDraws, comp: pd.DataFrame, year: int,
     return pd.DataFrame(rows)
 
 
-def sensitivity(people: PeopleDraws, comp: pd.DataFrame, year: int, seed: int = 0,
-                groups: tuple[str, ...] = VULNERABLE, deltas=SENSITIVITY_DELTAS,
-                prob: float = INTERVAL_PROB) -> pd.DataFrame:
+def sensitivity(
+    people: PeopleDraws,
+    comp: pd.DataFrame,
+    year: int,
+    seed: int = 0,
+    groups: tuple[str, ...] = VULNERABLE,
+    deltas=SENSITIVITY_DELTAS,
+    prob: float = INTERVAL_PROB,
+) -> pd.DataFrame:
     """Not-registered number per group at fixed representativeness delta (median, interval),
     with the share of posterior draws that delta is consistent with."""
     lo_q, hi_q = interval_quantiles(prob)
@@ -256,7 +273,16 @@ def sensitivity(people: PeopleDraws, comp: pd.DataFrame, year: int, seed: int = 
             sel = np.take(np.take(out, 0, axis=g_axis), yi, axis=2)
             v = sel.reshape(sel.shape[0], sel.shape[1], -1).sum(-1)[2][keep]
             q = np.quantile(v, [0.5, lo_q, hi_q]) if v.size else [np.nan] * 3
-            rows.append({"group": group, "year": year, "delta": d, "odds_ratio": float(np.exp(d)),
-                         "not_registered_median": q[0], "not_registered_lower": q[1],
-                         "not_registered_upper": q[2], "draws_consistent": float(keep.mean())})
+            rows.append(
+                {
+                    "group": group,
+                    "year": year,
+                    "delta": d,
+                    "odds_ratio": float(np.exp(d)),
+                    "not_registered_median": q[0],
+                    "not_registered_lower": q[1],
+                    "not_registered_upper": q[2],
+                    "draws_consistent": float(keep.mean()),
+                }
+            )
     return pd.DataFrame(rows)

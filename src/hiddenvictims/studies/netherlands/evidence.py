@@ -26,8 +26,20 @@ KINDS = ("count", "estimate", "upper_bound", "known")
 QUANTITIES = ("N", "registered", "chat", "both")
 FORMS = ("sexual", "other")
 AGES = ("minor", "adult")
-REQUIRED = ("id", "group", "kind", "quantity", "form", "age", "sex", "year_from", "year_to", "aggregate",
-            "value", "source")
+REQUIRED = (
+    "id",
+    "group",
+    "kind",
+    "quantity",
+    "form",
+    "age",
+    "sex",
+    "year_from",
+    "year_to",
+    "aggregate",
+    "value",
+    "source",
+)
 
 
 def evidence_path() -> Path:
@@ -39,15 +51,25 @@ def load_evidence(path: str | Path | None = None) -> pd.DataFrame:
     """The evidence rows (bundled file unless ``path``), checked: known kinds and selections,
     positive values, whole years."""
     path = Path(path) if path is not None else evidence_path()
-    frame = pd.read_csv(path, dtype={"id": str, "group": str, "source": str, "note": str},
-                        keep_default_na=False, na_values={c: [""] for c in ("trials", "rel_sd", "log_sd")})
+    frame = pd.read_csv(
+        path,
+        dtype={"id": str, "group": str, "source": str, "note": str},
+        keep_default_na=False,
+        na_values={c: [""] for c in ("trials", "rel_sd", "log_sd")},
+    )
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
     for i, row in frame.iterrows():
         where = f"{path}: line {i + 2} ({row['id']})"
-        checks = {"kind": KINDS, "quantity": QUANTITIES[:3], "form": ("sexual", "all"),
-                  "age": ("minor", "adult", "all"), "sex": ("all", "girls"), "aggregate": ("sum", "mean")}
+        checks = {
+            "kind": KINDS,
+            "quantity": QUANTITIES[:3],
+            "form": ("sexual", "all"),
+            "age": ("minor", "adult", "all"),
+            "sex": ("all", "girls"),
+            "aggregate": ("sum", "mean"),
+        }
         for column, allowed in checks.items():
             if row[column] not in allowed:
                 raise InputError(f"{where}: {column} '{row[column]}' is not one of {', '.join(allowed)}")
@@ -98,8 +120,9 @@ def evidence_arrays(frame: pd.DataFrame, years: tuple[int, ...]) -> EvidenceArra
         span = [y for y in range(int(row["year_from"]), int(row["year_to"]) + 1)]
         outside = [y for y in span if y not in years]
         if outside:
-            raise InputError(f"evidence '{row['id']}' covers year {outside[0]}, outside the model's "
-                             f"years {years[0]}-{years[-1]}")
+            raise InputError(
+                f"evidence '{row['id']}' covers year {outside[0]}, outside the model's years {years[0]}-{years[-1]}"
+            )
         w = np.zeros(shape)
         forms = [0] if row["form"] == "sexual" else [0, 1]
         ages = [0, 1] if row["age"] == "all" else [AGES.index(row["age"])]
@@ -113,15 +136,21 @@ def evidence_arrays(frame: pd.DataFrame, years: tuple[int, ...]) -> EvidenceArra
         wb = np.zeros(shape)
         wb[QUANTITIES.index("both")] = w[q]
         rows_both.append(wb.ravel())
-    n_years = np.array([int(r["year_to"]) - int(r["year_from"]) + 1 if r["aggregate"] == "mean" else 1
-                        for _, r in frame.iterrows()], float)
+    n_years = np.array(
+        [int(r["year_to"]) - int(r["year_from"]) + 1 if r["aggregate"] == "mean" else 1 for _, r in frame.iterrows()],
+        float,
+    )
     value = frame["value"].to_numpy(float)
     rel = frame["rel_sd"].fillna(0.0).to_numpy(float)
     return EvidenceArrays(
-        years=tuple(years), ids=tuple(frame["id"]), groups=tuple(frame["group"]),
+        years=tuple(years),
+        ids=tuple(frame["id"]),
+        groups=tuple(frame["group"]),
         kind=np.array([KINDS.index(k) for k in frame["kind"]]),
-        weights=np.array(rows), both_weights=np.array(rows_both),
-        girls=(frame["sex"] == "girls").to_numpy(float), value=value,
+        weights=np.array(rows),
+        both_weights=np.array(rows_both),
+        girls=(frame["sex"] == "girls").to_numpy(float),
+        value=value,
         trials=frame["trials"].fillna(0.0).to_numpy(float),
         count_sd=np.sqrt(1.0 / (value * n_years) + rel**2),
         log_sd=frame["log_sd"].fillna(1.0).to_numpy(float),

@@ -51,8 +51,12 @@ def data_path(name: str) -> Path:
 
 
 def _read(name: str) -> pd.DataFrame:
-    frame = pd.read_csv(data_path(name), dtype={"source": str, "note": str}, keep_default_na=False,
-                        na_values={"count": [""], "value": [""]})
+    frame = pd.read_csv(
+        data_path(name),
+        dtype={"source": str, "note": str},
+        keep_default_na=False,
+        na_values={"count": [""], "value": [""]},
+    )
     return frame
 
 
@@ -95,18 +99,23 @@ def dutch_figures(years: tuple[int, ...] = (2019, 2020, 2021)) -> pd.DataFrame:
     for year in years:
         fd = _one(chat, "first disclosure", year=year, quantity="first_disclosure_pct")
         victims = _one(chat, "chat victims", year=year, quantity="victims")
-        rows.append({
-            YEAR: year,
-            "register_dutch": _one(reg, "Dutch registered", year=year, population="dutch", age="all",
-                                   exploitation="all"),
-            "register_dutch_minor": _one(reg, "Dutch minors registered", year=year, population="dutch",
-                                         age="minor", exploitation="all"),
-            "register_minor_any_nationality": _one(reg, "registered minors", year=year, population="all",
-                                                   age="minor", exploitation="all"),
-            "chat_victims": victims,
-            "chat_minors": _one(chat, "chat minors", year=year, quantity="minors"),
-            "first_disclosure_pct": fd,
-        })
+        rows.append(
+            {
+                YEAR: year,
+                "register_dutch": _one(
+                    reg, "Dutch registered", year=year, population="dutch", age="all", exploitation="all"
+                ),
+                "register_dutch_minor": _one(
+                    reg, "Dutch minors registered", year=year, population="dutch", age="minor", exploitation="all"
+                ),
+                "register_minor_any_nationality": _one(
+                    reg, "registered minors", year=year, population="all", age="minor", exploitation="all"
+                ),
+                "chat_victims": victims,
+                "chat_minors": _one(chat, "chat minors", year=year, quantity="minors"),
+                "first_disclosure_pct": fd,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -117,14 +126,17 @@ def dutch_data(years: tuple[int, ...] = (2019, 2020, 2021)) -> AnonymousData:
     nan = np.full((len(years), len(AGES)), np.nan)
     reg_split = nan.copy()
     reg_split[:, 0] = fig["register_dutch_minor"].to_numpy()
-    linked = xr.DataArray(reg_split[..., None], dims=(YEAR, AGE, PATTERN_DIM),
-                          coords={**coords, PATTERN_DIM: ["1"]})
-    linked_pooled = xr.DataArray(fig["register_dutch"].to_numpy()[:, None], dims=(YEAR, PATTERN_DIM),
-                                 coords={YEAR: list(years), PATTERN_DIM: ["1"]})
+    linked = xr.DataArray(reg_split[..., None], dims=(YEAR, AGE, PATTERN_DIM), coords={**coords, PATTERN_DIM: ["1"]})
+    linked_pooled = xr.DataArray(
+        fig["register_dutch"].to_numpy()[:, None],
+        dims=(YEAR, PATTERN_DIM),
+        coords={YEAR: list(years), PATTERN_DIM: ["1"]},
+    )
     chat_split = nan.copy()
     chat_split[:, 0] = fig["chat_minors"].to_numpy()
-    lows, highs = zip(*[known_range(v, p) for v, p in zip(fig["chat_victims"], fig["first_disclosure_pct"],
-                                                           strict=True)], strict=True)
+    lows, highs = zip(
+        *[known_range(v, p) for v, p in zip(fig["chat_victims"], fig["first_disclosure_pct"], strict=True)], strict=True
+    )
     source = AnonymousSource(
         name="chat",
         totals=xr.DataArray(chat_split, dims=(YEAR, AGE), coords=coords),
@@ -135,8 +147,12 @@ def dutch_data(years: tuple[int, ...] = (2019, 2020, 2021)) -> AnonymousData:
         compared_to=("register",),
     )
     return AnonymousData(
-        linked_lists=("register",), linked=linked, anonymous=source, linked_pooled=linked_pooled,
-        group_dim=AGE, source="hiddenvictims.data/netherlands (bundled public figures)",
+        linked_lists=("register",),
+        linked=linked,
+        anonymous=source,
+        linked_pooled=linked_pooled,
+        group_dim=AGE,
+        source="hiddenvictims.data/netherlands (bundled public figures)",
     )
 
 
@@ -188,8 +204,9 @@ class NetherlandsConfig(Strict):
 
 def load_config(path: str | Path) -> NetherlandsConfig:
     cfg = config.load(NetherlandsConfig, path)
-    if cfg.model.pooling is not None and (cfg.model.pooling.group_dim not in (None, AGE)
-                                          or cfg.model.pooling.time_dim not in (None, YEAR)):
+    if cfg.model.pooling is not None and (
+        cfg.model.pooling.group_dim not in (None, AGE) or cfg.model.pooling.time_dim not in (None, YEAR)
+    ):
         raise InputError(f"{path}: key 'model.pooling': group_dim must be '{AGE}' and time_dim '{YEAR}'")
     if len(set(cfg.years)) != len(cfg.years):
         raise InputError(f"{path}: key 'years': a year is listed twice ({cfg.years})")
@@ -208,15 +225,22 @@ def population_draws(post: xr.Dataset) -> dict[str, xr.Dataset]:
     """Draws per year for 'Dutch victims' (all ages) and 'Dutch minors' (chain, draw, year)."""
     out = {}
     for label, sel in (("Dutch victims", None), ("Dutch minors", "minor")):
+
         def pick(name, sel=sel):
             da = post[name]
             return da.sum(AGE) if sel is None else da.sel({AGE: sel}, drop=True)
 
         n, reg, chat = pick("N"), pick("N_registered"), pick("N_anonymous")
-        out[label] = xr.Dataset({
-            "N": n, "hidden": n - reg, "share_registered": reg / n, "share_chat": chat / n,
-            "registered": reg, "unseen": pick("N_unseen"),
-        })
+        out[label] = xr.Dataset(
+            {
+                "N": n,
+                "hidden": n - reg,
+                "share_registered": reg / n,
+                "share_chat": chat / n,
+                "registered": reg,
+                "unseen": pick("N_unseen"),
+            }
+        )
     return out
 
 
@@ -233,9 +257,19 @@ def year_table(post: xr.Dataset, prob: float = INTERVAL_PROB) -> pd.DataFrame:
                 v = arr.ravel()
                 q = np.quantile(v[np.isfinite(v)], [0.5, lo, hi])
                 se = quantile_mcse(arr, (0.5, lo, hi))
-                rows.append({"population": label, YEAR: int(year), "quantity": quantity,
-                             "median": q[0], "lower": q[1], "upper": q[2],
-                             "mcse_median": se[0], "mcse_lower": se[1], "mcse_upper": se[2]})
+                rows.append(
+                    {
+                        "population": label,
+                        YEAR: int(year),
+                        "quantity": quantity,
+                        "median": q[0],
+                        "lower": q[1],
+                        "upper": q[2],
+                        "mcse_median": se[0],
+                        "mcse_lower": se[1],
+                        "mcse_upper": se[2],
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -265,8 +299,9 @@ def prior_posterior_table(estimate, prob: float = INTERVAL_PROB) -> pd.DataFrame
             for year in pop[YEAR].values:
                 v = pop["N"].sel({YEAR: year}).values.ravel()
                 q = np.quantile(v[np.isfinite(v)], [0.5, lo, hi])
-                rows.append({"group": group, "quantity": f"N {label} {int(year)}", "median": q[0],
-                             "lower": q[1], "upper": q[2]})
+                rows.append(
+                    {"group": group, "quantity": f"N {label} {int(year)}", "median": q[0], "lower": q[1], "upper": q[2]}
+                )
         for name in ("theta", "sensitivity", "false_known"):
             if name in ds:
                 q = np.quantile(ds[name].values.ravel(), [0.5, lo, hi])
@@ -284,12 +319,27 @@ def sensitivity_settings(cfg: NetherlandsConfig) -> list:
     out = []
     for d in deps:
         for m in mism:
-            out.append(PriorSetting(d.label, DependencePrior(mean=d.mean, sd=d.sd), m.label,
-                                    MismatchPrior(**m.model_dump(exclude={"label"})),
-                                    evidence_label="baseline", evidence=tuple(cfg.model.informative)))
+            out.append(
+                PriorSetting(
+                    d.label,
+                    DependencePrior(mean=d.mean, sd=d.sd),
+                    m.label,
+                    MismatchPrior(**m.model_dump(exclude={"label"})),
+                    evidence_label="baseline",
+                    evidence=tuple(cfg.model.informative),
+                )
+            )
     for variant in sens.evidence:
-        out.append(PriorSetting("baseline", cfg.model.dependence, "baseline", cfg.model.mismatch,
-                                evidence_label=variant.label, evidence=tuple(variant.priors)))
+        out.append(
+            PriorSetting(
+                "baseline",
+                cfg.model.dependence,
+                "baseline",
+                cfg.model.mismatch,
+                evidence_label=variant.label,
+                evidence=tuple(variant.priors),
+            )
+        )
     return out
 
 

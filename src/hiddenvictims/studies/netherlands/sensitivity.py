@@ -24,8 +24,18 @@ import xarray as xr
 from ...core.constants import INTERVAL_PROB, TERM_DIM, interval_quantiles
 from ...core.spec import AnonymousSpec, DependencePrior, InformativePrior, MismatchPrior
 
-SENSITIVITY_COLUMNS = ["dependence", "mismatch", "evidence", "quantity", "stratum", "median", "lower",
-                       "upper", "ess", "pareto_k"]
+SENSITIVITY_COLUMNS = [
+    "dependence",
+    "mismatch",
+    "evidence",
+    "quantity",
+    "stratum",
+    "median",
+    "lower",
+    "upper",
+    "ess",
+    "pareto_k",
+]
 
 
 @dataclass(frozen=True)
@@ -73,8 +83,9 @@ def mismatch_log_lik(estimate, mismatch: MismatchPrior) -> np.ndarray:
         if not info["mismatch"]:
             continue
         total = float(obs["kmis_T"][u])
-        table = lik.mismatch_logp(np.arange(int(total) + 1), int(obs["kmis_lo"][u]), int(obs["kmis_hi"][u]),
-                                  total, an.mismatch_tuple(spec))
+        table = lik.mismatch_logp(
+            np.arange(int(total) + 1), int(obs["kmis_lo"][u]), int(obs["kmis_hi"][u]), total, an.mismatch_tuple(spec)
+        )
         out = out + table[np.clip(k_unit[:, u], 0, int(total))]
     return out
 
@@ -92,8 +103,11 @@ def evidence_log_prior(estimate, evidence: Sequence[InformativePrior]) -> np.nda
     prepared = an.prepare(estimate.table, spec)
     data = estimate.table
     order = (*data.unit_dims, *([data.group_dim] if data.group_dim else []))
-    coef = post["beta"].transpose("chain", "draw", *order, TERM_DIM).values.reshape(
-        n, prepared.structure.n_units, prepared.structure.n_groups, prepared.structure.n_coef)
+    coef = (
+        post["beta"]
+        .transpose("chain", "draw", *order, TERM_DIM)
+        .values.reshape(n, prepared.structure.n_units, prepared.structure.n_groups, prepared.structure.n_coef)
+    )
     theta = post["theta"].values.ravel()
     info = {**prepared.arrays}
     return an.informative_logp(coef, theta, info, prepared.structure, lik.NP)
@@ -179,8 +193,9 @@ def reweight_table(
     for i, setting in enumerate(settings):
         view = redraw_theta(estimate, setting.dependence, seed + i) if cells else post
         moved = _with_posterior(estimate, view)
-        new = (mismatch_log_lik(moved, setting.mismatch or base_spec.mismatch)
-               + evidence_log_prior(moved, setting.evidence))
+        new = mismatch_log_lik(moved, setting.mismatch or base_spec.mismatch) + evidence_log_prior(
+            moved, setting.evidence
+        )
         if not cells:
             new = new + global_log_prior(post, setting.dependence)
         w, ess, khat = psis_weights(new - base)
@@ -190,11 +205,20 @@ def reweight_table(
             keys = _label_keys(da, labels)
             for j, key in enumerate(keys):
                 q = weighted_quantiles(flat[:, j], w, [0.5, lo, hi])
-                rows.append({
-                    "dependence": setting.dependence_label, "mismatch": setting.mismatch_label,
-                    "evidence": setting.evidence_label, "quantity": name, "stratum": key,
-                    "median": q[0], "lower": q[1], "upper": q[2], "ess": ess, "pareto_k": khat,
-                })
+                rows.append(
+                    {
+                        "dependence": setting.dependence_label,
+                        "mismatch": setting.mismatch_label,
+                        "evidence": setting.evidence_label,
+                        "quantity": name,
+                        "stratum": key,
+                        "median": q[0],
+                        "lower": q[1],
+                        "upper": q[2],
+                        "ess": ess,
+                        "pareto_k": khat,
+                    }
+                )
     return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
 
 

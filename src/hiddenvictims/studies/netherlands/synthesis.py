@@ -101,8 +101,9 @@ class SynthesisSpec(Strict):
 
 
 # ------------------------------------------------------------------------------ theta prior
-def linked_table_dependence(table: pd.DataFrame, police: str = "P", care: tuple[str, ...] = ("O", "R", "Z"),
-                            ridge_sd: float = 3.0) -> dict[str, float]:
+def linked_table_dependence(
+    table: pd.DataFrame, police: str = "P", care: tuple[str, ...] = ("O", "R", "Z"), ridge_sd: float = 3.0
+) -> dict[str, float]:
     """Two-way log-linear interactions of every list with the police list in a linked table.
 
     Fits log mu(x) = intercept + main effects + all two-way interactions by penalised Poisson
@@ -128,7 +129,7 @@ def linked_table_dependence(table: pd.DataFrame, police: str = "P", care: tuple[
 
     beta = optimize.minimize(objective, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
     with_police = {}
-    for (i, j), value in zip(pairs, beta[1 + k:], strict=True):
+    for (i, j), value in zip(pairs, beta[1 + k :], strict=True):
         if police in (lists[i], lists[j]):
             other = lists[j] if lists[i] == police else lists[i]
             with_police[other] = float(value)
@@ -158,8 +159,12 @@ class ModelData:
     theta_sd: float
 
     def as_dict(self) -> dict[str, np.ndarray]:
-        return {"value": np.asarray(self.value, float), "weight": np.asarray(self.weight, float),
-                "theta_mu": np.asarray(self.theta_mu, float), "theta_sd": np.asarray(self.theta_sd, float)}
+        return {
+            "value": np.asarray(self.value, float),
+            "weight": np.asarray(self.weight, float),
+            "theta_mu": np.asarray(self.theta_mu, float),
+            "theta_sd": np.asarray(self.theta_sd, float),
+        }
 
 
 @dataclass
@@ -187,11 +192,22 @@ def parameter_blocks(n_years: int, n_chat: int) -> dict[str, slice]:
     """Where each parameter block sits in the unconstrained vector. Every Normal parameter is
     standardised (value = mean + sd * z, z ~ Normal(0, 1)): random walks are non-centred."""
     sizes = {
-        "sexual_level": 1, "minor_level_offset": 1, "trend_steps": n_years - 1, "age_steps": 2 * (n_years - 1),
-        "other_level": 1, "other_steps": n_years - 1, "register_start": 1, "register_minor_offset": 1,
-        "register_steps": n_years - 1, "register_other_start": 1, "register_other_steps": n_years - 1,
-        "chat_start": 1 if n_chat else 0, "chat_minor_offset": 1 if n_chat else 0,
-        "chat_steps": max(n_chat - 1, 0), "theta": 1, "estimate_bias": 1,
+        "sexual_level": 1,
+        "minor_level_offset": 1,
+        "trend_steps": n_years - 1,
+        "age_steps": 2 * (n_years - 1),
+        "other_level": 1,
+        "other_steps": n_years - 1,
+        "register_start": 1,
+        "register_minor_offset": 1,
+        "register_steps": n_years - 1,
+        "register_other_start": 1,
+        "register_other_steps": n_years - 1,
+        "chat_start": 1 if n_chat else 0,
+        "chat_minor_offset": 1 if n_chat else 0,
+        "chat_steps": max(n_chat - 1, 0),
+        "theta": 1,
+        "estimate_bias": 1,
         **{name: 1 for name in BETA_PARAMS},
     }
     out, at = {}, 0
@@ -203,8 +219,7 @@ def parameter_blocks(n_years: int, n_chat: int) -> dict[str, slice]:
 
 def make_layout(evidence: EvidenceArrays) -> Layout:
     years = chat_years(evidence)
-    return Layout(evidence=evidence, chat_years=years,
-                  blocks=parameter_blocks(len(evidence.years), len(years)))
+    return Layout(evidence=evidence, chat_years=years, blocks=parameter_blocks(len(evidence.years), len(years)))
 
 
 def chat_years(ev: EvidenceArrays) -> tuple[int, ...]:
@@ -242,9 +257,12 @@ def unpack(x, data: dict, layout: Layout, priors: SynthesisPriors, xp):
     trend = walk(xp.zeros(lead), z("trend_steps"), p.trend_step_sd)  # (..., T)
     age_steps = z("age_steps").reshape(*lead, 2, n_years - 1)
     age_dev = walk(xp.zeros((*lead, 2)), age_steps, p.age_step_sd)  # (..., A, T)
-    log_s = (scalar("sexual_level", p.sexual_level)[..., None, None]
-             + scalar("minor_level_offset", p.minor_level_offset)[..., None, None] * minor
-             + trend[..., None, :] + age_dev)
+    log_s = (
+        scalar("sexual_level", p.sexual_level)[..., None, None]
+        + scalar("minor_level_offset", p.minor_level_offset)[..., None, None] * minor
+        + trend[..., None, :]
+        + age_dev
+    )
     log_o = walk(scalar("other_level", p.other_level), z("other_steps"), p.other_step_sd)  # (..., T)
     omega = expit(x[..., b["other_minor_share"].start])
     share = xp.stack([omega, 1.0 - omega], axis=-1)[..., :, None]  # (..., A, 1)
@@ -253,8 +271,12 @@ def unpack(x, data: dict, layout: Layout, priors: SynthesisPriors, xp):
     rho = walk(scalar("register_start", p.register_start), z("register_steps"), p.register_step_sd)
     logit_r0 = rho[..., None, :] + scalar("register_minor_offset", p.register_minor_offset)[..., None, None] * minor
     r0 = expit(logit_r0)
-    r_other = expit(walk(scalar("register_other_start", p.register_other_start), z("register_other_steps"),
-                         p.register_step_sd))[..., None, :] * xp.ones(2)[:, None]
+    r_other = (
+        expit(
+            walk(scalar("register_other_start", p.register_other_start), z("register_other_steps"), p.register_step_sd)
+        )[..., None, :]
+        * xp.ones(2)[:, None]
+    )
     theta = data["theta_mu"] + data["theta_sd"] * x[..., b["theta"].start]
     p1 = expit(logit_r0 + theta[..., None, None])
     n_chat = len(layout.chat_years)
@@ -267,11 +289,18 @@ def unpack(x, data: dict, layout: Layout, priors: SynthesisPriors, xp):
     else:
         c = xp.zeros_like(sexual)
     return {
-        "sexual": sexual, "other": other, "register_coverage": r0, "register_coverage_other": r_other,
-        "chat_reach": c, "p_register_given_chat": p1, "theta": theta,
+        "sexual": sexual,
+        "other": other,
+        "register_coverage": r0,
+        "register_coverage_other": r_other,
+        "chat_reach": c,
+        "p_register_given_chat": p1,
+        "theta": theta,
         "estimate_bias": p.estimate_bias_sd * x[..., b["estimate_bias"].start],
-        "other_minor_share": omega, "girls_share": expit(x[..., b["girls_share"].start]),
-        "sensitivity": expit(x[..., b["sensitivity"].start]), "false_known": expit(x[..., b["false_known"].start]),
+        "other_minor_share": omega,
+        "girls_share": expit(x[..., b["girls_share"].start]),
+        "sensitivity": expit(x[..., b["sensitivity"].start]),
+        "false_known": expit(x[..., b["false_known"].start]),
     }
 
 
@@ -281,20 +310,30 @@ def expected_counts(q: dict, xp) -> dict:
     s, o, c = q["sexual"], q["other"], q["chat_reach"]
     r0, p1, ro = q["register_coverage"], q["p_register_given_chat"], q["register_coverage_other"]
     reg_s = s * ((1.0 - c) * r0 + c * p1)
-    return {"N": s + o, "sexual": s, "registered": reg_s + o * ro, "registered_sexual": reg_s,
-            "registered_other": o * ro, "chat": s * c, "both": s * c * p1,
-            "unseen": s * (1.0 - c) * (1.0 - r0) + o * (1.0 - ro)}
+    return {
+        "N": s + o,
+        "sexual": s,
+        "registered": reg_s + o * ro,
+        "registered_sexual": reg_s,
+        "registered_other": o * ro,
+        "chat": s * c,
+        "both": s * c * p1,
+        "unseen": s * (1.0 - c) * (1.0 - r0) + o * (1.0 - ro),
+    }
 
 
 def row_targets(q: dict, e: dict, layout: Layout, xp):
     """Each evidence row's expected value (..., R): its weights times the latent grid."""
     zeros = xp.zeros_like(e["sexual"])
-    grid = xp.stack([
-        xp.stack([e["sexual"], e["N"] - e["sexual"]], axis=-3),
-        xp.stack([e["registered_sexual"], e["registered_other"]], axis=-3),
-        xp.stack([e["chat"], zeros], axis=-3),
-        xp.stack([e["both"], zeros], axis=-3),
-    ], axis=-4)  # (..., Q, F, A, T)
+    grid = xp.stack(
+        [
+            xp.stack([e["sexual"], e["N"] - e["sexual"]], axis=-3),
+            xp.stack([e["registered_sexual"], e["registered_other"]], axis=-3),
+            xp.stack([e["chat"], zeros], axis=-3),
+            xp.stack([e["both"], zeros], axis=-3),
+        ],
+        axis=-4,
+    )  # (..., Q, F, A, T)
     flat = grid.reshape(*grid.shape[:-4], -1)
     ev = layout.evidence
     girls = q["girls_share"][..., None] ** ev.girls
@@ -361,8 +400,13 @@ def _set(array, index, values, xp):
     return array.at[..., index].set(values)
 
 
-def model_data(layout: Layout, theta_mu: float, theta_sd: float, leave_out: tuple[str, ...] = (),
-               scale: dict[str, float] | None = None) -> ModelData:
+def model_data(
+    layout: Layout,
+    theta_mu: float,
+    theta_sd: float,
+    leave_out: tuple[str, ...] = (),
+    scale: dict[str, float] | None = None,
+) -> ModelData:
     """Data for one fit: every row's value (scaled per group by ``scale``) and weight (0 for the
     groups in ``leave_out``)."""
     ev = layout.evidence
@@ -376,5 +420,13 @@ def model_data(layout: Layout, theta_mu: float, theta_sd: float, leave_out: tupl
     return ModelData(value=value, weight=weight, theta_mu=theta_mu, theta_sd=theta_sd)
 
 
-__all__ = ["SynthesisSpec", "SynthesisPriors", "make_logdensity", "make_layout", "model_data", "theta_prior",
-           "linked_table_dependence", "FORMS"]
+__all__ = [
+    "SynthesisSpec",
+    "SynthesisPriors",
+    "make_logdensity",
+    "make_layout",
+    "model_data",
+    "theta_prior",
+    "linked_table_dependence",
+    "FORMS",
+]

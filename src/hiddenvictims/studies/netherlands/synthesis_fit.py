@@ -81,8 +81,14 @@ def compile_fit(prep: Prepared, chains: int, tune: int, draws: int, target_accep
     batch size): ``data`` is one :class:`ModelData` or a list of them, fitted side by side."""
     from ...inference.jax_nuts import make_sampler, stack
 
-    run = make_sampler(make_logdensity(prep.layout, prep.spec.priors), prep.layout.dim, chains=chains,
-                       tune=tune, draws=draws, target_accept=target_accept)
+    run = make_sampler(
+        make_logdensity(prep.layout, prep.spec.priors),
+        prep.layout.dim,
+        chains=chains,
+        tune=tune,
+        draws=draws,
+        target_accept=target_accept,
+    )
 
     def fit(data: ModelData | list[ModelData], seed: int, start: dict | None = None):
         if isinstance(data, list):
@@ -95,8 +101,9 @@ def compile_fit(prep: Prepared, chains: int, tune: int, draws: int, target_accep
 def variant_data(prep: Prepared, leave_out: tuple[str, ...] = (), scale: dict[str, float] | None = None) -> ModelData:
     """The full-evidence data with more groups left out or estimates scaled."""
     base = tuple(prep.spec.leave_out)
-    return model_data(prep.layout, prep.data.theta_mu, prep.data.theta_sd, leave_out=base + tuple(leave_out),
-                      scale=scale)
+    return model_data(
+        prep.layout, prep.data.theta_mu, prep.data.theta_sd, leave_out=base + tuple(leave_out), scale=scale
+    )
 
 
 def quantities(prep: Prepared, position: np.ndarray, data: ModelData) -> tuple[dict, dict]:
@@ -112,8 +119,14 @@ def _truncated(dist, upper: np.ndarray, u: np.ndarray, *args) -> np.ndarray:
     return dist.ppf(np.clip(u * cap, 0.0, 1.0), *args)
 
 
-def posterior_dataset(prep: Prepared, position: np.ndarray, data: ModelData, figures: pd.DataFrame,
-                      report_years: tuple[int, ...], seed: int) -> xr.Dataset:
+def posterior_dataset(
+    prep: Prepared,
+    position: np.ndarray,
+    data: ModelData,
+    figures: pd.DataFrame,
+    report_years: tuple[int, ...],
+    seed: int,
+) -> xr.Dataset:
     """Latent counts per (chain, draw, year, age) for the report years, given the published
     figures: registered (the observed Dutch total split over age, minors never above the
     registered minors of any nationality), reached by the chat (observed), on both, on neither;
@@ -140,8 +153,9 @@ def posterior_dataset(prep: Prepared, position: np.ndarray, data: ModelData, fig
             minor = _truncated(stats.binom, np.full(shape[:2], bound[j]), u[..., j], reg_total[j], share_minor[..., j])
             reg[..., 0, j], reg[..., 1, j] = minor, reg_total[j] - minor
         else:
-            reg[..., 0, j] = _truncated(stats.poisson, np.full(shape[:2], bound[j]), u[..., j],
-                                        pick["registered"][..., 0, j])
+            reg[..., 0, j] = _truncated(
+                stats.poisson, np.full(shape[:2], bound[j]), u[..., j], pick["registered"][..., 0, j]
+            )
             reg[..., 1, j] = rng.poisson(pick["registered"][..., 1, j])
     chat = np.empty(shape)
     chat_share = pick["chat"][..., 0, :] / np.maximum(pick["chat"].sum(axis=-2), 1e-300)
@@ -163,24 +177,33 @@ def posterior_dataset(prep: Prepared, position: np.ndarray, data: ModelData, fig
     def da(values, description):
         return xr.DataArray(values, dims=dims, coords=coords, attrs={"description": description})
 
-    ds = xr.Dataset({
-        "N": da(n, "Dutch victims (latent count)"),
-        "N_registered": da(reg, "on the register (CoMensha)"),
-        "N_anonymous": da(chat, "reached by the chat (observed where published)"),
-        "N_both": da(both, "on the register and reached by the chat"),
-        "N_unseen": da(unseen, "on neither"),
-        "N_expected": da(pick["N"], "expected number of Dutch victims"),
-        "p_register": da(pick["registered"] / pick["N"], "chance that a victim is registered"),
-        "p_chat": da(pick["chat"] / pick["N"], "chance that a victim reaches the chat"),
-    })
+    ds = xr.Dataset(
+        {
+            "N": da(n, "Dutch victims (latent count)"),
+            "N_registered": da(reg, "on the register (CoMensha)"),
+            "N_anonymous": da(chat, "reached by the chat (observed where published)"),
+            "N_both": da(both, "on the register and reached by the chat"),
+            "N_unseen": da(unseen, "on neither"),
+            "N_expected": da(pick["N"], "expected number of Dutch victims"),
+            "p_register": da(pick["registered"] / pick["N"], "chance that a victim is registered"),
+            "p_chat": da(pick["chat"] / pick["N"], "chance that a victim reaches the chat"),
+        }
+    )
     # the whole modelled period: expected victims and the register's coverage of victims of
     # sexual exploitation, by age (how the model reads 11% registered in 2010-2015 against 2-3% in 2018)
     span = {"chain": coords["chain"], "draw": coords["draw"], AGE: list(AGES), "model_year": list(years)}
-    ds["N_expected_all_years"] = xr.DataArray(e["N"], dims=("chain", "draw", AGE, "model_year"), coords=span,
-                                              attrs={"description": "expected Dutch victims, every modelled year"})
+    ds["N_expected_all_years"] = xr.DataArray(
+        e["N"],
+        dims=("chain", "draw", AGE, "model_year"),
+        coords=span,
+        attrs={"description": "expected Dutch victims, every modelled year"},
+    )
     ds["register_coverage_sexual"] = xr.DataArray(
-        q["register_coverage"], dims=("chain", "draw", AGE, "model_year"), coords=span,
-        attrs={"description": "chance that a victim of sexual exploitation (not a chat user) is registered"})
+        q["register_coverage"],
+        dims=("chain", "draw", AGE, "model_year"),
+        coords=span,
+        attrs={"description": "chance that a victim of sexual exploitation (not a chat user) is registered"},
+    )
     for name in ("theta", "estimate_bias", "sensitivity", "false_known", "other_minor_share", "girls_share"):
         ds[name] = xr.DataArray(q[name], dims=("chain", "draw"), coords={k: coords[k] for k in ("chain", "draw")})
     return ds.transpose("chain", "draw", YEAR, AGE, ...)
@@ -202,8 +225,17 @@ def interval_rows(draws: dict, report_years: tuple[int, ...], **labels) -> list[
         for j, year in enumerate(report_years):
             v = arr[..., j].ravel()
             qs = np.quantile(v, [0.5, lo, hi])
-            rows.append({**labels, "population": population, YEAR: year, "median": qs[0], "lower": qs[1],
-                         "upper": qs[2], "ratio": qs[2] / qs[1]})
+            rows.append(
+                {
+                    **labels,
+                    "population": population,
+                    YEAR: year,
+                    "median": qs[0],
+                    "lower": qs[1],
+                    "upper": qs[2],
+                    "ratio": qs[2] / qs[1],
+                }
+            )
     return rows
 
 

@@ -23,20 +23,32 @@ from .pipeline import change_summary, data_path, mc_error_summary
 
 YEAR = "year"
 PCT = int(round(100 * INTERVAL_PROB))
-POPULATIONS = {"Dutch victims": {"en": "Dutch victims", "nl": "Nederlandse slachtoffers"},
-               "Dutch minors": {"en": "Dutch minors", "nl": "Nederlandse minderjarigen"}}
+POPULATIONS = {
+    "Dutch victims": {"en": "Dutch victims", "nl": "Nederlandse slachtoffers"},
+    "Dutch minors": {"en": "Dutch minors", "nl": "Nederlandse minderjarigen"},
+}
 GROUP_NAMES = {
-    "register": {"en": "register counts (CoMensha, Dutch nationality)",
-                 "nl": "registraties (CoMensha, Nederlandse nationaliteit)"},
-    "bounds": {"en": "registered minors of any nationality (upper bounds)",
-               "nl": "geregistreerde minderjarigen van elke nationaliteit (bovengrenzen)"},
+    "register": {
+        "en": "register counts (CoMensha, Dutch nationality)",
+        "nl": "registraties (CoMensha, Nederlandse nationaliteit)",
+    },
+    "bounds": {
+        "en": "registered minors of any nationality (upper bounds)",
+        "nl": "geregistreerde minderjarigen van elke nationaliteit (bovengrenzen)",
+    },
     "chat": {"en": "Chat met Fier: victims and minors", "nl": "Chat met Fier: slachtoffers en minderjarigen"},
-    "first_disclosure": {"en": "Chat met Fier 2020: already known to police or care",
-                         "nl": "Chat met Fier 2020: al bekend bij politie of hulpverlening"},
-    "rapporteur_2010_2015": {"en": "Rapporteur's estimates 2010-2015 (sexual exploitation, minor girls)",
-                             "nl": "schattingen Rapporteur 2010-2015 (seksuele uitbuiting, minderjarige meisjes)"},
-    "rapporteur_2014_2018": {"en": "Rapporteur's estimate 2014-2018 (minors, sexual exploitation)",
-                             "nl": "schatting Rapporteur 2014-2018 (minderjarigen, seksuele uitbuiting)"},
+    "first_disclosure": {
+        "en": "Chat met Fier 2020: already known to police or care",
+        "nl": "Chat met Fier 2020: al bekend bij politie of hulpverlening",
+    },
+    "rapporteur_2010_2015": {
+        "en": "Rapporteur's estimates 2010-2015 (sexual exploitation, minor girls)",
+        "nl": "schattingen Rapporteur 2010-2015 (seksuele uitbuiting, minderjarige meisjes)",
+    },
+    "rapporteur_2014_2018": {
+        "en": "Rapporteur's estimate 2014-2018 (minors, sexual exploitation)",
+        "nl": "schatting Rapporteur 2014-2018 (minderjarigen, seksuele uitbuiting)",
+    },
 }
 
 
@@ -62,15 +74,19 @@ def headline(table: pd.DataFrame, year: int, figures: pd.DataFrame, lang: str) -
     n, m = _row(table, "Dutch victims", year), _row(table, "Dutch minors", year)
     reg = figures.set_index(YEAR)["register_dutch"].get(year, np.nan)
     if lang == "nl":
-        text = (f"In {year} waren er naar schatting {interval_text(n['median'], n['lower'], n['upper'], 'nl')} "
-                f"Nederlandse slachtoffers van mensenhandel ({PCT}%-interval), onder wie "
-                f"{interval_text(m['median'], m['lower'], m['upper'], 'nl')} minderjarigen.")
+        text = (
+            f"In {year} waren er naar schatting {interval_text(n['median'], n['lower'], n['upper'], 'nl')} "
+            f"Nederlandse slachtoffers van mensenhandel ({PCT}%-interval), onder wie "
+            f"{interval_text(m['median'], m['lower'], m['upper'], 'nl')} minderjarigen."
+        )
         if np.isfinite(reg):
             text += f" CoMensha registreerde dat jaar {fmt_count(reg, 'nl')} Nederlandse slachtoffers."
         return text
-    text = (f"In {year} there were an estimated {interval_text(n['median'], n['lower'], n['upper'], 'en')} Dutch "
-            f"victims of human trafficking ({PCT}% interval), of whom "
-            f"{interval_text(m['median'], m['lower'], m['upper'], 'en')} minors.")
+    text = (
+        f"In {year} there were an estimated {interval_text(n['median'], n['lower'], n['upper'], 'en')} Dutch "
+        f"victims of human trafficking ({PCT}% interval), of whom "
+        f"{interval_text(m['median'], m['lower'], m['upper'], 'en')} minors."
+    )
     if np.isfinite(reg):
         text += f" CoMensha registered {fmt_count(reg)} Dutch victims that year."
     return text
@@ -87,7 +103,8 @@ def quotable_comparison(ds: xr.Dataset, figures: pd.DataFrame) -> Comparison | N
     ch = change_summary(ds, period.start, period.end)
     return Comparison(
         RegisterChange("Dutch victims", period, float(first["register_dutch"]), float(last["register_dutch"])),
-        EstimateChange("Dutch victims", period, ch["median"], ch["lower"], ch["upper"], ch["p_fell"]))
+        EstimateChange("Dutch victims", period, ch["median"], ch["lower"], ch["upper"], ch["p_fell"]),
+    )
 
 
 def quotable_sentence(c: Comparison | None, lang: str) -> str:
@@ -101,15 +118,19 @@ def quotable_sentence(c: Comparison | None, lang: str) -> str:
         return f"{100 * x:+.0f}%".replace("+-", "-")
 
     if lang == "nl":
-        return (f"Van {y0} tot {y1} daalde het aantal geregistreerde Nederlandse slachtoffers met "
-                f"{pct(c.register.change)} ({fmt_count(reg_start, 'nl')} naar {fmt_count(reg_end, 'nl')}); "
-                f"het geschatte aantal Nederlandse slachtoffers veranderde in dezelfde jaren met {pct(est.median)} "
-                f"({PCT}%-interval {pct(est.lower)} tot {pct(est.upper)}); kans dat het daalde: "
-                f"{100 * est.p_fell:.0f}%.").replace(".0%", "%")
-    return (f"From {y0} to {y1} registered Dutch victims changed by {pct(c.register.change)} "
-            f"({fmt_count(reg_start)} to {fmt_count(reg_end)}); over the same years "
-            f"the estimated number of Dutch victims changed by {pct(est.median)} ({PCT}% interval "
-            f"{pct(est.lower)} to {pct(est.upper)}); chance that it fell: {100 * est.p_fell:.0f}%.")
+        return (
+            f"Van {y0} tot {y1} daalde het aantal geregistreerde Nederlandse slachtoffers met "
+            f"{pct(c.register.change)} ({fmt_count(reg_start, 'nl')} naar {fmt_count(reg_end, 'nl')}); "
+            f"het geschatte aantal Nederlandse slachtoffers veranderde in dezelfde jaren met {pct(est.median)} "
+            f"({PCT}%-interval {pct(est.lower)} tot {pct(est.upper)}); kans dat het daalde: "
+            f"{100 * est.p_fell:.0f}%."
+        ).replace(".0%", "%")
+    return (
+        f"From {y0} to {y1} registered Dutch victims changed by {pct(c.register.change)} "
+        f"({fmt_count(reg_start)} to {fmt_count(reg_end)}); over the same years "
+        f"the estimated number of Dutch victims changed by {pct(est.median)} ({PCT}% interval "
+        f"{pct(est.lower)} to {pct(est.upper)}); chance that it fell: {100 * est.p_fell:.0f}%."
+    )
 
 
 def quotable(ds: xr.Dataset, figures: pd.DataFrame, lang: str) -> str:
@@ -118,10 +139,17 @@ def quotable(ds: xr.Dataset, figures: pd.DataFrame, lang: str) -> str:
 
 
 def year_markdown(table: pd.DataFrame, lang: str) -> str:
-    labels = {"en": ("population", "year", "victims (N)", "not registered", "share registered",
-                     "share reached by the chat"),
-              "nl": ("groep", "jaar", "slachtoffers (N)", "niet geregistreerd", "aandeel geregistreerd",
-                     "aandeel bereikt door de chat")}[lang]
+    labels = {
+        "en": ("population", "year", "victims (N)", "not registered", "share registered", "share reached by the chat"),
+        "nl": (
+            "groep",
+            "jaar",
+            "slachtoffers (N)",
+            "niet geregistreerd",
+            "aandeel geregistreerd",
+            "aandeel bereikt door de chat",
+        ),
+    }[lang]
     lines = ["| " + " | ".join(labels) + " |", "|" + "---|" * len(labels)]
     for (pop, year), _ in table.groupby(["population", YEAR], sort=False):
         cells = []
@@ -134,15 +162,19 @@ def year_markdown(table: pd.DataFrame, lang: str) -> str:
 
 
 def contributions_markdown(contrib: pd.DataFrame, year: int, lang: str) -> str:
-    head = {"en": f"| fit | Dutch victims {year} | Dutch minors {year} | upper / lower |",
-            "nl": f"| fit | Nederlandse slachtoffers {year} | Nederlandse minderjarigen {year} | boven / onder |"}
+    head = {
+        "en": f"| fit | Dutch victims {year} | Dutch minors {year} | upper / lower |",
+        "nl": f"| fit | Nederlandse slachtoffers {year} | Nederlandse minderjarigen {year} | boven / onder |",
+    }
     lines = [head[lang], "|---|---|---|---|"]
     for variant, sub in contrib[contrib[YEAR] == year].groupby("variant", sort=False):
         v = sub[sub["population"] == "Dutch victims"].iloc[0]
         m = sub[sub["population"] == "Dutch minors"].iloc[0]
         label = variant_label(variant, lang)
-        lines.append(f"| {label} | {interval_text(v['median'], v['lower'], v['upper'], lang)} | "
-                     f"{interval_text(m['median'], m['lower'], m['upper'], lang)} | {_num(v['ratio'], lang)} |")
+        lines.append(
+            f"| {label} | {interval_text(v['median'], v['lower'], v['upper'], lang)} | "
+            f"{interval_text(m['median'], m['lower'], m['upper'], lang)} | {_num(v['ratio'], lang)} |"
+        )
     return "\n".join(lines)
 
 
@@ -162,22 +194,26 @@ def variant_label(variant: str, lang: str) -> str:
         return f"zonder {name}" if lang == "nl" else f"without {name}"
     if variant.startswith("published estimates x "):
         factor = variant.removeprefix("published estimates x ")
-        return (f"gepubliceerde schattingen x {factor.replace('.', ',')}" if lang == "nl" else variant)
+        return f"gepubliceerde schattingen x {factor.replace('.', ',')}" if lang == "nl" else variant
     return variant
 
 
 def conflicts_markdown(conflicts: pd.DataFrame, lang: str) -> str:
     if not len(conflicts):
         return ""
-    head = {"en": "| source | p-value (left out, Bonferroni over its rows) | conflict? |",
-            "nl": "| bron | p-waarde (weggelaten, Bonferroni over de rijen) | conflict? |"}[lang]
+    head = {
+        "en": "| source | p-value (left out, Bonferroni over its rows) | conflict? |",
+        "nl": "| bron | p-waarde (weggelaten, Bonferroni over de rijen) | conflict? |",
+    }[lang]
     lines = [head, "|---|---|---|"]
     for group, sub in conflicts.groupby("group", sort=False):
         p = sub["group_p_value"].iloc[0]
         flag = sub["flagged"].iloc[0]
         yes, no = ("ja", "nee") if lang == "nl" else ("yes", "no")
-        lines.append(f"| {GROUP_NAMES.get(group, {}).get(lang, group)} | {_num(p, lang) if p >= 0.1 else f'{p:.3f}'} "
-                     f"| {yes if flag else no} |")
+        lines.append(
+            f"| {GROUP_NAMES.get(group, {}).get(lang, group)} | {_num(p, lang) if p >= 0.1 else f'{p:.3f}'} "
+            f"| {yes if flag else no} |"
+        )
     return "\n".join(lines)
 
 
@@ -185,34 +221,71 @@ def report_text(cfg, table, contrib, conflicts, diag, ds, figures, fit_info, lan
     years = list(cfg.years)
     main_year = 2020 if 2020 in years else years[-1]
     mc = mc_error_summary(table)
-    ratios = {int(y): _row(table, "Dutch victims", y)["upper"] / _row(table, "Dutch victims", y)["lower"]
-              for y in years}
+    ratios = {
+        int(y): _row(table, "Dutch victims", y)["upper"] / _row(table, "Dutch victims", y)["lower"] for y in years
+    }
     flagged = conflicts[conflicts["flagged"]]["group"].unique().tolist() if len(conflicts) else []
     warnings = fit_warnings(diag, fit_info)
     en = lang == "en"
-    out = ["# " + ("Dutch victims of human trafficking: estimate from all public evidence" if en else
-                   "Nederlandse slachtoffers van mensenhandel: schatting uit al het openbare bewijs"), ""]
+    out = [
+        "# "
+        + (
+            "Dutch victims of human trafficking: estimate from all public evidence"
+            if en
+            else "Nederlandse slachtoffers van mensenhandel: schatting uit al het openbare bewijs"
+        ),
+        "",
+    ]
     if warnings:
         out += ["**" + ("Warning" if en else "Waarschuwing") + ":** " + "; ".join(warnings), ""]
-    out += [headline(table, main_year, figures, lang), "", quotable(ds, figures, lang), "",
-            year_markdown(table, lang), ""]
+    out += [
+        headline(table, main_year, figures, lang),
+        "",
+        quotable(ds, figures, lang),
+        "",
+        year_markdown(table, lang),
+        "",
+    ]
     ratio_text = ", ".join(f"{y}: {_num(r, lang)}" for y, r in ratios.items())
-    out += [("Width: upper end / lower end of the interval for Dutch victims: " if en else
-             "Breedte: bovengrens / ondergrens van het interval voor Nederlandse slachtoffers: ") + ratio_text + ".",
-            ""]
+    out += [
+        (
+            "Width: upper end / lower end of the interval for Dutch victims: "
+            if en
+            else "Breedte: bovengrens / ondergrens van het interval voor Nederlandse slachtoffers: "
+        )
+        + ratio_text
+        + ".",
+        "",
+    ]
     out += ["## " + ("What the answer rests on" if en else "Waar de uitkomst op rust"), ""]
-    out += [("Every source enters with its own error; published estimates carry a shared bias term. "
-             "The table refits the model with each source left out in turn, and with the Rapporteur's "
-             "estimates wrong by a factor of 2 either way." if en else
-             "Elke bron telt mee met een eigen foutmarge; gepubliceerde schattingen hebben een gedeelde "
-             "vertekeningsterm. De tabel past het model opnieuw toe zonder telkens één bron, en met de schattingen "
-             "van de Rapporteur een factor 2 te hoog of te laag."), "",
-            contributions_markdown(contrib, main_year, lang), ""]
-    out += ["## " + ("Do the sources agree?" if en else "Zijn de bronnen het eens?"), "",
-            ("Each source is compared with what the other sources predict for it (a small p-value: the "
-             "source conflicts with the rest)." if en else
-             "Elke bron wordt vergeleken met wat de andere bronnen ervoor voorspellen (een kleine p-waarde: "
-             "de bron botst met de rest)."), "", conflicts_markdown(conflicts, lang), ""]
+    out += [
+        (
+            "Every source enters with its own error; published estimates carry a shared bias term. "
+            "The table refits the model with each source left out in turn, and with the Rapporteur's "
+            "estimates wrong by a factor of 2 either way."
+            if en
+            else "Elke bron telt mee met een eigen foutmarge; gepubliceerde schattingen hebben een gedeelde "
+            "vertekeningsterm. De tabel past het model opnieuw toe zonder telkens één bron, en met de schattingen "
+            "van de Rapporteur een factor 2 te hoog of te laag."
+        ),
+        "",
+        contributions_markdown(contrib, main_year, lang),
+        "",
+    ]
+    out += [
+        "## " + ("Do the sources agree?" if en else "Zijn de bronnen het eens?"),
+        "",
+        (
+            "Each source is compared with what the other sources predict for it (a small p-value: the "
+            "source conflicts with the rest)."
+            if en
+            else "Elke bron wordt vergeleken met wat de andere bronnen ervoor voorspellen (een kleine p-waarde: "
+            "de bron botst met de rest)."
+        ),
+        "",
+        conflicts_markdown(conflicts, lang),
+        "",
+    ]
     if flagged:
         names = ", ".join(GROUP_NAMES.get(g, {}).get(lang, g) for g in flagged)
         out += [("Sources in conflict with the rest: " if en else "Bronnen die botsen met de rest: ") + names + ".", ""]
@@ -220,12 +293,24 @@ def report_text(cfg, table, contrib, conflicts, diag, ds, figures, fit_info, lan
     out += [f"- {a}" for a in assumptions(theta_interval(ds), lang)]
     out += ["", coverage_sentence(ds, conflicts, lang)]
     out += ["", "## " + ("Precision of the computation" if en else "Nauwkeurigheid van de berekening"), ""]
-    mc_text = (f"Monte Carlo error (1 s.e., largest over years and groups): medians {100 * mc['median']:.1f}%, "
-               f"lower ends {100 * mc['lower']:.1f}%, upper ends {100 * mc['upper']:.1f}%.")
-    out += [mc_text if en else mc_text.replace("Monte Carlo error (1 s.e., largest over years and groups): medians",
-                                               "Monte-Carlofout (1 s.e., grootste over jaren en groepen): medianen")
-            .replace("lower ends", "ondergrenzen").replace("upper ends", "bovengrenzen").replace(".", ",")
-            .rstrip(",") + ".", ""]
+    mc_text = (
+        f"Monte Carlo error (1 s.e., largest over years and groups): medians {100 * mc['median']:.1f}%, "
+        f"lower ends {100 * mc['lower']:.1f}%, upper ends {100 * mc['upper']:.1f}%."
+    )
+    out += [
+        mc_text
+        if en
+        else mc_text.replace(
+            "Monte Carlo error (1 s.e., largest over years and groups): medians",
+            "Monte-Carlofout (1 s.e., grootste over jaren en groepen): medianen",
+        )
+        .replace("lower ends", "ondergrenzen")
+        .replace("upper ends", "bovengrenzen")
+        .replace(".", ",")
+        .rstrip(",")
+        + ".",
+        "",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -241,9 +326,12 @@ def assumptions(tq: np.ndarray | None, lang: str) -> list[str]:
     """What the synthesis assumes, one sentence each (the markdown report's bullets and the HTML
     report's list); ``tq`` from :func:`theta_interval` (its sentence is left out when None)."""
     if lang == "en":
-        theta = (None if tq is None else
-                 f"Dependence between chat and register (log odds ratio theta): prior from the linked 2010-2015 "
-                 f"table, posterior median {tq[0]:.2f} ({PCT}% interval {tq[1]:.2f} to {tq[2]:.2f}).")
+        theta = (
+            None
+            if tq is None
+            else f"Dependence between chat and register (log odds ratio theta): prior from the linked 2010-2015 "
+            f"table, posterior median {tq[0]:.2f} ({PCT}% interval {tq[1]:.2f} to {tq[2]:.2f})."
+        )
         items = [
             "The chat reaches victims of sexual exploitation (over 90% of its victims); victims of other forms are "
             "counted by the register only.",
@@ -255,10 +343,13 @@ def assumptions(tq: np.ndarray | None, lang: str) -> list[str]:
             "The Rapporteur's estimates are taken as measurements with error and a shared bias, never as truth.",
         ]
     else:
-        theta = (None if tq is None else
-                 f"Samenhang tussen chat en registratie (log-odds-ratio theta): prior uit de gekoppelde tabel "
-                 f"2010-2015, posterior mediaan {_num(tq[0], 'nl', 2)} ({PCT}%-interval {_num(tq[1], 'nl', 2)} tot "
-                 f"{_num(tq[2], 'nl', 2)}).")
+        theta = (
+            None
+            if tq is None
+            else f"Samenhang tussen chat en registratie (log-odds-ratio theta): prior uit de gekoppelde tabel "
+            f"2010-2015, posterior mediaan {_num(tq[0], 'nl', 2)} ({PCT}%-interval {_num(tq[1], 'nl', 2)} tot "
+            f"{_num(tq[2], 'nl', 2)})."
+        )
         items = [
             "De chat bereikt slachtoffers van seksuele uitbuiting (ruim 90% van de slachtoffers in de chat); "
             "slachtoffers van andere vormen worden alleen door de registratie geteld.",
@@ -303,15 +394,21 @@ def coverage_text(numbers: tuple[list, float] | None, lang: str) -> str:
     if numbers is None:
         return ""
     parts, p_value = numbers
-    text = {"en": ("Share of minors in sexual exploitation on the register (not via the chat): "
-                   + ", ".join(f"{period} {interval_text(*v, 'en', fmt_share)}" for period, v in parts)
-                   + ". The model reads the Rapporteur's '11% registered' (2010-2015) against '2-3%' (2018) as a "
-                   f"fall in coverage; left out, the 11% figure has a predictive p-value of {p_value:.2f}."),
-            "nl": ("Aandeel minderjarigen in seksuele uitbuiting dat geregistreerd is (niet via de chat): "
-                   + ", ".join(f"{period} {interval_text(*v, 'nl', fmt_share)}" for period, v in parts)
-                   + ". Het model leest de '11% geregistreerd' (2010-2015) van de Rapporteur tegenover '2-3%' "
-                   f"(2018) als een daling van de dekking; weggelaten heeft het cijfer van 11% een voorspellende "
-                   f"p-waarde van {_num(p_value, 'nl', 2)}.")}
+    text = {
+        "en": (
+            "Share of minors in sexual exploitation on the register (not via the chat): "
+            + ", ".join(f"{period} {interval_text(*v, 'en', fmt_share)}" for period, v in parts)
+            + ". The model reads the Rapporteur's '11% registered' (2010-2015) against '2-3%' (2018) as a "
+            f"fall in coverage; left out, the 11% figure has a predictive p-value of {p_value:.2f}."
+        ),
+        "nl": (
+            "Aandeel minderjarigen in seksuele uitbuiting dat geregistreerd is (niet via de chat): "
+            + ", ".join(f"{period} {interval_text(*v, 'nl', fmt_share)}" for period, v in parts)
+            + ". Het model leest de '11% geregistreerd' (2010-2015) van de Rapporteur tegenover '2-3%' "
+            f"(2018) als een daling van de dekking; weggelaten heeft het cijfer van 11% een voorspellende "
+            f"p-waarde van {_num(p_value, 'nl', 2)}."
+        ),
+    }
     return text[lang]
 
 
@@ -334,28 +431,58 @@ def fit_warnings(diag: pd.DataFrame, fit_info: dict) -> list[str]:
     return out
 
 
-def write_results(target: Path, force: bool, cfg, config_path: Path, prep, ds, table, contrib, conflicts, diag,
-                  bounds, figures, result, fit_info) -> None:
+def write_results(
+    target: Path,
+    force: bool,
+    cfg,
+    config_path: Path,
+    prep,
+    ds,
+    table,
+    contrib,
+    conflicts,
+    diag,
+    bounds,
+    figures,
+    result,
+    fit_info,
+) -> None:
     import arviz as az
 
-    config_record = {"run": cfg.model_dump(mode="json"), "config_file": str(config_path),
-                     "theta_prior": {"mean": prep.data.theta_mu, "sd": prep.data.theta_sd, **prep.theta_source}}
-    manifest = {"family": "synthesis", "config": config_record, "config_hash": config_hash(config_record),
-                "data_source": "hiddenvictims.data/netherlands (bundled public figures)", "data_hash": data_hash(),
-                "seed": cfg.sampler.seed, "versions": versions()}
-    stats = xr.Dataset({"diverging": (("chain", "draw"), result.diverging),
-                        "n_steps": (("chain", "draw"), result.n_steps)})
+    config_record = {
+        "run": cfg.model_dump(mode="json"),
+        "config_file": str(config_path),
+        "theta_prior": {"mean": prep.data.theta_mu, "sd": prep.data.theta_sd, **prep.theta_source},
+    }
+    manifest = {
+        "family": "synthesis",
+        "config": config_record,
+        "config_hash": config_hash(config_record),
+        "data_source": "hiddenvictims.data/netherlands (bundled public figures)",
+        "data_hash": data_hash(),
+        "seed": cfg.sampler.seed,
+        "versions": versions(),
+    }
+    stats = xr.Dataset(
+        {"diverging": (("chain", "draw"), result.diverging), "n_steps": (("chain", "draw"), result.n_steps)}
+    )
     idata = az.InferenceData(posterior=ds, sample_stats=stats)
-    idata.posterior.attrs.update({"config_hash": manifest["config_hash"], "data_hash": manifest["data_hash"],
-                                  "seed": cfg.sampler.seed})
+    idata.posterior.attrs.update(
+        {"config_hash": manifest["config_hash"], "data_hash": manifest["data_hash"], "seed": cfg.sampler.seed}
+    )
     summary = {
-        "family": "synthesis", "model": cfg.model.name,
+        "family": "synthesis",
+        "model": cfg.model.name,
         "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
         "rows": _records(table),
-        "diagnostics": {"rows": _records(diag), "divergent": fit_info["divergent"],
-                        "warnings": fit_warnings(diag, fit_info)},
+        "diagnostics": {
+            "rows": _records(diag),
+            "divergent": fit_info["divergent"],
+            "warnings": fit_warnings(diag, fit_info),
+        },
         "bounds": _records(bounds),
-        "conflicts_flagged": sorted(conflicts[conflicts["flagged"]]["group"].unique().tolist()) if len(conflicts)
+        "conflicts_flagged": sorted(conflicts[conflicts["flagged"]]["group"].unique().tolist())
+        if len(conflicts)
         else [],
     }
     from ...report.html import write_reports
@@ -369,11 +496,13 @@ def write_results(target: Path, force: bool, cfg, config_path: Path, prep, ds, t
         idata.to_netcdf(str(tmp / "idata.nc"), engine="h5netcdf")
         table.to_csv(tmp / "per_year.csv", index=False)
         contrib.to_csv(tmp / "variants.csv", index=False)
-        left_out.assign(source_left_out=[variant_label(v, "en").removeprefix("without ")
-                                         for v in left_out["variant"]]).to_csv(tmp / "contributions.csv", index=False)
+        left_out.assign(
+            source_left_out=[variant_label(v, "en").removeprefix("without ") for v in left_out["variant"]]
+        ).to_csv(tmp / "contributions.csv", index=False)
         if len(conflicts):
-            conflicts = conflicts.assign(source=[name(g) for g in conflicts["group"]],
-                                         statistic="posterior predictive p-value, source left out")
+            conflicts = conflicts.assign(
+                source=[name(g) for g in conflicts["group"]], statistic="posterior predictive p-value, source left out"
+            )
         conflicts.to_csv(tmp / "conflicts.csv", index=False)
         diag.to_csv(tmp / "diagnostics.csv", index=False)
         bounds.to_csv(tmp / "bounds.csv", index=False)
@@ -382,7 +511,8 @@ def write_results(target: Path, force: bool, cfg, config_path: Path, prep, ds, t
         write_json(tmp / "manifest.json", manifest)
         for lang in ("en", "nl"):
             (tmp / f"report.{lang}.md").write_text(
-                report_text(cfg, table, contrib, conflicts, diag, ds, figures, fit_info, lang))
+                report_text(cfg, table, contrib, conflicts, diag, ds, figures, fit_info, lang)
+            )
         write_reports(tmp)
 
 
@@ -407,8 +537,10 @@ def print_summary(console, cfg, table, contrib, conflicts, diag, fit_info) -> No
         grid.add_column(pop)
     grid.add_column("ratio")
     for year in years:
-        cells = [interval_text(*(_row(table, pop, year)[k] for k in ("median", "lower", "upper")), "en")
-                 for pop in POPULATIONS]
+        cells = [
+            interval_text(*(_row(table, pop, year)[k] for k in ("median", "lower", "upper")), "en")
+            for pop in POPULATIONS
+        ]
         r = _row(table, "Dutch victims", year)
         grid.add_row(str(year), *cells, f"{r['upper'] / r['lower']:.1f}")
     console.print(grid)
@@ -418,10 +550,12 @@ def print_summary(console, cfg, table, contrib, conflicts, diag, fit_info) -> No
     src.add_column("median (interval)")
     src.add_column("ratio")
     for variant, sub in contrib[(contrib[YEAR] == main_year) & (contrib["population"] == "Dutch victims")].groupby(
-            "variant", sort=False):
+        "variant", sort=False
+    ):
         v = sub.iloc[0]
-        src.add_row(variant_label(variant, "en"), interval_text(v["median"], v["lower"], v["upper"], "en"),
-                    f"{v['ratio']:.1f}")
+        src.add_row(
+            variant_label(variant, "en"), interval_text(v["median"], v["lower"], v["upper"], "en"), f"{v['ratio']:.1f}"
+        )
     console.print(src)
     if len(conflicts) and conflicts["flagged"].any():
         console.print("conflict: " + ", ".join(sorted(conflicts[conflicts["flagged"]]["group"].unique())))

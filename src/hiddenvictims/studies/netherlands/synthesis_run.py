@@ -80,15 +80,17 @@ def check_variants(prep: Prepared, cfg: SynthesisConfig) -> list[tuple[str, str,
     if cfg.checks.leave_one_out:
         out += [(f"without {g}", g, variant_data(prep, leave_out=(g,))) for g in active]
         if len(estimates) > 1:
-            out.append(("without published estimates", "+".join(estimates),
-                        variant_data(prep, leave_out=tuple(estimates))))
-    out += [(f"published estimates x {f:g}", "", variant_data(prep, scale={g: f for g in estimates}))
-            for f in cfg.checks.estimate_factors]
+            out.append(
+                ("without published estimates", "+".join(estimates), variant_data(prep, leave_out=tuple(estimates)))
+            )
+    out += [
+        (f"published estimates x {f:g}", "", variant_data(prep, scale={g: f for g in estimates}))
+        for f in cfg.checks.estimate_factors
+    ]
     return out
 
 
-def contribution_and_conflicts(prep: Prepared, run, cfg: SynthesisConfig, report_years, start: dict,
-                               progress=None):
+def contribution_and_conflicts(prep: Prepared, run, cfg: SynthesisConfig, report_years, start: dict, progress=None):
     """The check fits, one after the other on one compiled sampler (fitting them side by side
     in one vectorised program was slower: every NUTS step waits for the longest trajectory of
     all chains): contributions (N with each source left out, and the factor variants) and the
@@ -99,8 +101,13 @@ def contribution_and_conflicts(prep: Prepared, run, cfg: SynthesisConfig, report
     rows, conflicts = [], []
     for k, (label, group, data) in enumerate(variants):
         result = run(data, cfg.sampler.seed + 1 + k, start=start)
-        rows += interval_rows(expected_n(prep, result.position, data, report_years), report_years, variant=label,
-                              left_out=group, divergent=int(result.diverging.sum()))
+        rows += interval_rows(
+            expected_n(prep, result.position, data, report_years),
+            report_years,
+            variant=label,
+            left_out=group,
+            divergent=int(result.diverging.sum()),
+        )
         if label == f"without {group}":
             conflicts += conflict_rows(prep, group, result.position, data, cfg.sampler.seed + 101 + k)
         if progress is not None:
@@ -124,11 +131,23 @@ def diagnostics_table(ds) -> pd.DataFrame:
     for label, pop in population_draws(ds).items():
         for year in pop[YEAR].values:
             arr = pop["N"].sel({YEAR: year}).transpose("chain", "draw").values
-            rows.append({"variable": f"N {label} {int(year)}", "rhat": float(az.rhat(arr)),
-                         "ess_bulk": float(az.ess(arr, method="bulk")), "ess_tail": float(az.ess(arr, method="tail"))})
+            rows.append(
+                {
+                    "variable": f"N {label} {int(year)}",
+                    "rhat": float(az.rhat(arr)),
+                    "ess_bulk": float(az.ess(arr, method="bulk")),
+                    "ess_tail": float(az.ess(arr, method="tail")),
+                }
+            )
     arr = ds["theta"].transpose("chain", "draw").values
-    rows.append({"variable": "theta", "rhat": float(az.rhat(arr)), "ess_bulk": float(az.ess(arr, method="bulk")),
-                 "ess_tail": float(az.ess(arr, method="tail"))})
+    rows.append(
+        {
+            "variable": "theta",
+            "rhat": float(az.rhat(arr)),
+            "ess_bulk": float(az.ess(arr, method="bulk")),
+            "ess_tail": float(az.ess(arr, method="tail")),
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -141,13 +160,18 @@ def bound_violations(ds, figures: pd.DataFrame) -> pd.DataFrame:
         if not np.isfinite(bound):
             continue
         reg = ds["N_registered"].sel({YEAR: int(fig[YEAR]), "age": "minor"}).values.ravel()
-        rows.append({YEAR: int(fig[YEAR]), "bound": bound, "max_registered_minors": float(reg.max()),
-                     "share_above": float(np.mean(reg > bound))})
+        rows.append(
+            {
+                YEAR: int(fig[YEAR]),
+                "bound": bound,
+                "max_registered_minors": float(reg.max()),
+                "share_above": float(np.mean(reg > bound)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def run_synthesis(config_path: str | Path, out: str | Path | None = None, force: bool = False,
-                  console=None) -> Path:
+def run_synthesis(config_path: str | Path, out: str | Path | None = None, force: bool = False, console=None) -> Path:
     """Fit the evidence synthesis, run the checks, write tables and reports."""
     from ...core.results import check_writable
     from .pipeline import dutch_figures, year_table
@@ -168,25 +192,40 @@ def run_synthesis(config_path: str | Path, out: str | Path | None = None, force:
     s = cfg.sampler
     say(f"compiling and running the main fit: {s.chains} chains x {s.draws} draws")
     prep, run_main, result, ds = main_fit(cfg)
-    say(f"main fit done ({prep.layout.dim} parameters, {len(prep.layout.evidence.ids)} evidence rows in "
-        f"{len(prep.groups)} groups); compiling the check fits")
-    run_check = run_main if s.check_draws == s.draws else compile_fit(prep, s.chains, s.check_burn,
-                                                                        s.check_draws, s.target_accept)
-    contributions, conflicts = contribution_and_conflicts(prep, run_check, cfg, years, result.adapted(),
-                                                             progress=say)
-    full = interval_rows(expected_n(prep, result.position, prep.data, years), years, variant="all evidence",
-                         left_out="", divergent=int(result.diverging.sum()))
+    say(
+        f"main fit done ({prep.layout.dim} parameters, {len(prep.layout.evidence.ids)} evidence rows in "
+        f"{len(prep.groups)} groups); compiling the check fits"
+    )
+    run_check = (
+        run_main
+        if s.check_draws == s.draws
+        else compile_fit(prep, s.chains, s.check_burn, s.check_draws, s.target_accept)
+    )
+    contributions, conflicts = contribution_and_conflicts(prep, run_check, cfg, years, result.adapted(), progress=say)
+    full = interval_rows(
+        expected_n(prep, result.position, prep.data, years),
+        years,
+        variant="all evidence",
+        left_out="",
+        divergent=int(result.diverging.sum()),
+    )
     contributions = pd.concat([pd.DataFrame(full), contributions], ignore_index=True)
     table = year_table(ds)
     diag = diagnostics_table(ds)
     bounds = bound_violations(ds, figures)
     if len(bounds) and bounds["share_above"].max() > 0:
-        raise RuntimeError("a posterior draw breaks a published bound: registered Dutch minors above the "
-                           "registered minors of any nationality")
-    fit_info = {"divergent": int(result.diverging.sum()), "mean_leapfrog_steps": float(result.n_steps.mean()),
-                "seconds": time.perf_counter() - clock}
-    write_results(target, force, cfg, path, prep, ds, table, contributions, conflicts, diag, bounds, figures,
-                  result, fit_info)
+        raise RuntimeError(
+            "a posterior draw breaks a published bound: registered Dutch minors above the "
+            "registered minors of any nationality"
+        )
+    fit_info = {
+        "divergent": int(result.diverging.sum()),
+        "mean_leapfrog_steps": float(result.n_steps.mean()),
+        "seconds": time.perf_counter() - clock,
+    }
+    write_results(
+        target, force, cfg, path, prep, ds, table, contributions, conflicts, diag, bounds, figures, result, fit_info
+    )
     from ...core import gate
     from .synthesis_report import fit_warnings
 

@@ -42,8 +42,13 @@ def _chapman(total: np.ndarray, p_a: float, p_b: float, rng: np.random.Generator
     return float(est), float(np.sqrt(var) / est)
 
 
-def simulate_world(template: pd.DataFrame, seed: int, theta: float = 0.3, bias_factor: float = 1.0,
-                   biased_row: str = "est_minors_2014_2018") -> World:
+def simulate_world(
+    template: pd.DataFrame,
+    seed: int,
+    theta: float = 0.3,
+    bias_factor: float = 1.0,
+    biased_row: str = "est_minors_2014_2018",
+) -> World:
     """A world and its evidence rows, in the layout of ``template`` (the bundled evidence)."""
     rng = np.random.default_rng(seed)
     years = tuple(range(int(template["year_from"].min()), int(template["year_to"].max()) + 1))
@@ -53,8 +58,11 @@ def simulate_world(template: pd.DataFrame, seed: int, theta: float = 0.3, bias_f
         steps = np.cumsum(rng.normal(0, sd, (*size, n_t - 1)), -1)
         return np.asarray(start)[..., None] + np.concatenate([np.zeros((*size, 1)), steps], -1)
 
-    log_s = np.log([rng.uniform(900, 1600), rng.uniform(1000, 2000)])[:, None] + walk(0.0, 0.1) + walk(
-        np.zeros(2), 0.07, (2,))
+    log_s = (
+        np.log([rng.uniform(900, 1600), rng.uniform(1000, 2000)])[:, None]
+        + walk(0.0, 0.1)
+        + walk(np.zeros(2), 0.07, (2,))
+    )
     sexual = rng.poisson(np.exp(log_s))  # (A, T) true people
     other_total = rng.poisson(np.exp(walk(np.log(rng.uniform(250, 600)), 0.12)))
     omega = rng.uniform(0.1, 0.35)
