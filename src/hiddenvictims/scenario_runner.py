@@ -195,7 +195,7 @@ def write_scenario(result: ScenarioResult, prep: Prepared, target: Path, force: 
 
 def is_people(prep: Prepared) -> bool:
     """Scenarios on the Dutch baseline run through the forward model of people."""
-    from .schema import DUTCH_KINDS
+    from .scenarios.schema import DUTCH_KINDS
 
     return getattr(prep.cfg, "kind", None) in DUTCH_KINDS
 
