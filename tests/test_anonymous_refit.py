@@ -45,6 +45,7 @@ def test_observed_keeps_what_the_sources_publish(dutch):
     assert an.structure_key(an.prepare(new, spec)) == an.structure_key(an.prepare(data, spec))
 
 
+@pytest.mark.slow  # two replicates of two refits of the chat-only model: about 90 s on 2 cores
 def test_refit_recovers_a_simulated_year(dutch):
     data, spec = dutch
     est = an.fit(data, spec, SMALL, prior_draws=50)
