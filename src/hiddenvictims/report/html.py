@@ -509,7 +509,7 @@ def _sources(folder: Folder, lang: str, population: str | None, year: int | None
                 "description": str(r.get("description", "")),
                 "provenance": str(r.get("provenance", "")),
             }
-            for r in sources.fillna("").to_dict(orient="records")
+            for r in sources.astype(object).fillna("").to_dict(orient="records")  # numeric columns too
         ]
     if contrib is not None and population is not None and year is not None:
         rows = _contribution_rows(folder, population, year, lang)
