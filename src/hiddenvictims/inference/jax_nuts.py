@@ -150,13 +150,35 @@ def make_sampler(
         :meth:`NutsResult.adapted` of a related fit of one data set, whose kernel is reused."""
         key = jax.random.PRNGKey(seed)
         if start is not None:
-            out = run_warm(jax.tree_util.tree_map(jnp.asarray, data), key, jax.tree_util.tree_map(jnp.asarray, start))
+            args = (jax.tree_util.tree_map(jnp.asarray, data), key, jax.tree_util.tree_map(jnp.asarray, start))
+            try:
+                out = ahead["warm"](*args)
+            except (KeyError, TypeError, ValueError):  # not compiled ahead, or for other shapes
+                out = run_warm(*args)
             return NutsResult(*(np.asarray(v) for v in out))
         batched = isinstance(data, Batch)
         leaves = data.data if batched else jax.tree_util.tree_map(lambda v: jnp.asarray(v)[None], data)
         out = [np.asarray(v) for v in run_batch(jax.tree_util.tree_map(jnp.asarray, leaves), key)]
         return NutsResult(*out) if batched else NutsResult(*(v[0] for v in out))
 
+    ahead: dict = {}
+
+    def precompile_warm(data) -> None:
+        """Compile the program of fits with a ``start`` (see :meth:`run`) for data shaped like
+        ``data`` ahead of their first call, e.g. in a thread while another fit samples (compiling
+        takes about 20 s on one core). A failure here is left for the first call to raise."""
+        start = {
+            "step_size": jnp.ones(chains),
+            "position": jnp.zeros((chains, dim)),
+            "inverse_mass_matrix": jnp.ones((chains, dim, dim) if dense_mass else (chains, dim)),
+        }
+        try:
+            lowered = run_warm.lower(jax.tree_util.tree_map(jnp.asarray, data), jax.random.PRNGKey(0), start)
+            ahead["warm"] = lowered.compile()
+        except Exception:  # noqa: BLE001 - the first call compiles again and raises it in the caller
+            ahead.clear()
+
+    run.precompile_warm = precompile_warm
     return run
 
 

@@ -39,14 +39,16 @@ class SynthesisInputs:
         return {"year": np.array(self.years), "age": np.array(AGES)}
 
 
-def main_fit(cfg, spec=None):
+def main_fit(cfg, spec=None, prep=None):
     """(prepared model, compiled sampler, sampler result, posterior dataset) of the main fit of a
-    synthesis config (``spec`` replaces its model, e.g. with a scenario's prior overrides)."""
+    synthesis config (``spec`` replaces its model, e.g. with a scenario's prior overrides;
+    ``prep``: the model already prepared from it)."""
     from .pipeline import dutch_figures
     from .synthesis_fit import compile_fit, posterior_dataset, prepare
 
     years = tuple(cfg.years)
-    prep = prepare(spec if spec is not None else cfg.model, years)
+    if prep is None:
+        prep = prepare(spec if spec is not None else cfg.model, years)
     s = cfg.sampler
     run = compile_fit(prep, s.chains, s.tune, s.draws, s.target_accept)
     result = run(prep.data, s.seed)

@@ -95,6 +95,7 @@ def compile_fit(prep: Prepared, chains: int, tune: int, draws: int, target_accep
             return run(stack([d.as_dict() for d in data]), seed)
         return run(data.as_dict(), seed, start=start)
 
+    fit.precompile_warm = lambda data: run.precompile_warm(data.as_dict())
     return fit
 
 

@@ -8,6 +8,7 @@ reports are written atomically to one results folder with a manifest.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Literal
@@ -26,6 +27,7 @@ from .synthesis_fit import (
     conflict_rows,
     expected_n,
     interval_rows,
+    prepare,
     variant_data,
 )
 
@@ -191,15 +193,16 @@ def run_synthesis(config_path: str | Path, out: str | Path | None = None, force:
 
     s = cfg.sampler
     say(f"compiling and running the main fit: {s.chains} chains x {s.draws} draws")
-    prep, run_main, result, ds = main_fit(cfg)
+    prep = prepare(cfg.model, years)
+    run_check = compile_fit(prep, s.chains, s.check_burn, s.check_draws, s.target_accept)
+    # The check fits' program compiles on the second core while the main fit samples.
+    ahead = threading.Thread(target=run_check.precompile_warm, args=(prep.data,), daemon=True)
+    ahead.start()
+    prep, _, result, ds = main_fit(cfg, prep=prep)
+    ahead.join()
     say(
         f"main fit done ({prep.layout.dim} parameters, {len(prep.layout.evidence.ids)} evidence rows in "
-        f"{len(prep.groups)} groups); compiling the check fits"
-    )
-    run_check = (
-        run_main
-        if s.check_draws == s.draws
-        else compile_fit(prep, s.chains, s.check_burn, s.check_draws, s.target_accept)
+        f"{len(prep.groups)} groups)"
     )
     contributions, conflicts = contribution_and_conflicts(prep, run_check, cfg, years, result.adapted(), progress=say)
     full = interval_rows(
