@@ -40,7 +40,7 @@ class SynthesisInputs:
 
 
 def main_fit(cfg, spec=None, prep=None):
-    """(prepared model, compiled sampler, sampler result, posterior dataset) of the main fit of a
+    """(prepared model, sampler result, posterior dataset) of the main fit of a
     synthesis config (``spec`` replaces its model, e.g. with a scenario's prior overrides;
     ``prep``: the model already prepared from it)."""
     from .pipeline import dutch_figures
@@ -50,12 +50,11 @@ def main_fit(cfg, spec=None, prep=None):
     if prep is None:
         prep = prepare(spec if spec is not None else cfg.model, years)
     s = cfg.sampler
-    run = compile_fit(prep, s.chains, s.tune, s.draws, s.target_accept)
-    result = run(prep.data, s.seed)
+    result = compile_fit(prep, s.chains, s.tune, s.draws, s.target_accept)(prep.data, s.seed)
     ds = posterior_dataset(prep, result.position, prep.data, dutch_figures(years), years, s.seed)
-    return prep, run, result, ds
+    return prep, result, ds
 
 
 def fit_posterior(cfg, spec=None) -> xr.Dataset:
     """The baseline posterior (counts per chain, draw, year and age) from the main fit alone."""
-    return main_fit(cfg, spec)[3]
+    return main_fit(cfg, spec)[2]

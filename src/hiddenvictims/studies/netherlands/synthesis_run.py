@@ -198,7 +198,7 @@ def run_synthesis(config_path: str | Path, out: str | Path | None = None, force:
     # The check fits' program compiles on the second core while the main fit samples.
     ahead = threading.Thread(target=run_check.precompile_warm, args=(prep.data,), daemon=True)
     ahead.start()
-    prep, _, result, ds = main_fit(cfg, prep=prep)
+    prep, result, ds = main_fit(cfg, prep=prep)
     ahead.join()
     say(
         f"main fit done ({prep.layout.dim} parameters, {len(prep.layout.evidence.ids)} evidence rows in "
