@@ -24,6 +24,7 @@ SCRIPTS = [
     "bench_scenarios",
     "bench_people",
     "bench_netherlands",
+    "bench_synthesis",
     "anonymous_price",
     "validation_table",
 ]

@@ -5,8 +5,13 @@ variants, simulation studies) the per-call overhead of a Python-driven sampler d
 the log density takes the data as an argument, so :func:`make_sampler` compiles once per shape
 and every later fit with new data of the same shape reuses the compiled program.
 
-Chains are vectorised (``jax.vmap``) and adapt their step size and diagonal mass matrix
-independently (Stan's windowed adaptation), so R-hat across chains is meaningful.
+Chains are vectorised (``jax.vmap``) and start from independent points. Each runs Stan's windowed
+adaptation on its own; the chains then pool what they learnt (one mass matrix, the mean of theirs,
+and one step size tuned on all chains' acceptance), and draw with that one kernel. Vectorised
+chains advance in lockstep, so every NUTS step costs the longest trajectory among them: with
+per-chain kernels a chain that adapted a small step size (31 to 63 leapfrog steps per draw on the
+Dutch synthesis, varying with the seed) slows all of them, while pooled chains all take the same
+number of steps (31) and the pooled mass matrix is estimated from eight times the draws.
 """
 
 from __future__ import annotations
@@ -18,11 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-#: Deepest trajectory during warm-up (2^7 = 128 leapfrog steps). Before the first mass-matrix
-#: window closes, chains on a ridge build trees of up to 1,024 steps and, vectorised, every chain
-#: waits for the deepest: capping them halves the Dutch synthesis' warm-up time and leaves the
-#: adapted step size, the steps per draw after warm-up and the effective sample sizes as they were.
-WARMUP_MAX_DOUBLINGS = 7
+#: Deepest trajectory during warm-up (2^6 = 64 leapfrog steps). While step sizes are being
+#: adapted some chain in every iteration builds a tree up to the cap (dual averaging tries steps
+#: far below the final one) and, vectorised, every chain waits for it: on the Dutch synthesis a cap
+#: of 64 instead of 128 halves the warm-up's time and leaves the pooled step size and the steps per
+#: draw after warm-up (31) as they were. Draws after warm-up keep BlackJAX's default cap (1,024).
+WARMUP_MAX_DOUBLINGS = 6
+
+#: Share of the warm-up (at most :data:`POOLED_TUNE_MAX` iterations) spent tuning the one shared
+#: step size after the chains' mass matrices are pooled.
+POOLED_TUNE_SHARE = 0.2
+POOLED_TUNE_MAX = 200
 
 
 def cache_dir() -> Path:
@@ -76,23 +87,26 @@ def make_sampler(
     draws: int,
     target_accept: float = 0.9,
     dense_mass: bool = True,
+    pooled: bool = True,
 ) -> Callable:
     """A compiled ``run(data, seed) -> NutsResult``: ``logdensity(x, data)`` of an unconstrained
     vector ``x`` (dim,). Chains start from independent Normal(0, 0.5) points (the models here
     are standardised, so that is inside the prior's bulk). ``dense_mass``: adapt a full mass
     matrix, which straightens the long linear ridges of count models (a population times its
-    coverage is pinned, each alone is not) at a cost of dim^2 per step."""
+    coverage is pinned, each alone is not) at a cost of dim^2 per step. ``pooled``: the chains
+    draw with one pooled kernel (the module's docstring says why); ``False`` keeps each chain's
+    own adapted kernel (kept to measure the difference, ``benchmarks/bench_synthesis.py``)."""
     enable_x64()
     import blackjax
     import jax
     import jax.numpy as jnp
+    from blackjax.adaptation.step_size import dual_averaging_adaptation
 
-    def one_chain(data, key):
-        key_init, key_warm, key_draw = jax.random.split(key, 3)
+    pooled_tune = min(POOLED_TUNE_MAX, int(POOLED_TUNE_SHARE * tune)) if pooled else 0
 
-        def target(x):
-            return logdensity(x, data)
-
+    def adapt_one(target, key):
+        """Stan's windowed adaptation of one chain: (state, {step_size, inverse_mass_matrix})."""
+        key_init, key_warm = jax.random.split(key)
         x0 = 0.5 * jax.random.normal(key_init, (dim,))
         warmup = blackjax.window_adaptation(
             blackjax.nuts,
@@ -101,8 +115,27 @@ def make_sampler(
             target_acceptance_rate=target_accept,
             max_num_doublings=WARMUP_MAX_DOUBLINGS,
         )
-        (state, params), _ = warmup.run(key_warm, x0, num_steps=tune)
-        return draw(target, state, params, key_draw)
+        (state, params), _ = warmup.run(key_warm, x0, num_steps=tune - pooled_tune)
+        return state, params
+
+    def pooled_step_size(target, states, inverse_mass, step_size, key):
+        """Dual averaging of one step size for all chains on their mean acceptance rate, with
+        the pooled mass matrix fixed: (states, step size)."""
+        da_init, da_update, da_final = dual_averaging_adaptation(target_accept)
+
+        def one(carry, k):
+            states, da = carry
+            kernel = blackjax.nuts(
+                target,
+                step_size=jnp.exp(da.log_step_size),
+                inverse_mass_matrix=inverse_mass,
+                max_num_doublings=WARMUP_MAX_DOUBLINGS,
+            )
+            states, info = jax.vmap(kernel.step)(jax.random.split(k, chains), states)
+            return (states, da_update(da, jnp.mean(info.acceptance_rate))), None
+
+        (states, da), _ = jax.lax.scan(one, (states, da_init(step_size)), jax.random.split(key, pooled_tune))
+        return states, da_final(da)
 
     def draw(target, state, params, key):
         kernel = blackjax.nuts(target, **params).step
@@ -113,6 +146,27 @@ def make_sampler(
 
         _, (pos, div, n) = jax.lax.scan(step, state, jax.random.split(key, draws))
         return pos, div, n, params["step_size"], params["inverse_mass_matrix"]
+
+    def all_chains(data, key):
+        """Adapt every chain, pool their kernels, draw with the pooled kernel."""
+        key_warm, key_pool, key_draw = jax.random.split(key, 3)
+
+        def target(x):
+            return logdensity(x, data)
+
+        states, adapted = jax.vmap(lambda k: adapt_one(target, k))(jax.random.split(key_warm, chains))
+        # the warm-up's own settings (its cap on trajectories) stay behind: draws use the defaults
+        params = {k: adapted[k] for k in ("step_size", "inverse_mass_matrix")}
+        if pooled:
+            inverse_mass = params["inverse_mass_matrix"].mean(axis=0)
+            start_step = jnp.exp(jnp.log(params["step_size"]).mean())
+            states, step_size = pooled_step_size(target, states, inverse_mass, start_step, key_pool)
+            params = {
+                "step_size": jnp.full(chains, step_size),
+                "inverse_mass_matrix": jnp.broadcast_to(inverse_mass, (chains, *inverse_mass.shape)),
+            }
+        keys = jax.random.split(key_draw, chains)
+        return jax.vmap(lambda st, p, k: draw(target, st, p, k))(states, params, keys)
 
     def one_chain_warm(data, key, start):
         """A fit that reuses another fit's adapted step size and mass matrix and starts where it
@@ -135,9 +189,7 @@ def make_sampler(
     @jax.jit
     def run_batch(data, key):
         n_batch = jax.tree_util.tree_leaves(data)[0].shape[0]
-        keys = jax.random.split(key, (n_batch, chains))
-        per_data = jax.vmap(one_chain, in_axes=(None, 0))
-        return jax.vmap(per_data, in_axes=(0, 0))(data, keys)
+        return jax.vmap(all_chains, in_axes=(0, 0))(data, jax.random.split(key, n_batch))
 
     @jax.jit
     def run_warm(data, key, start):
