@@ -6,7 +6,6 @@ are shown as "<5" in the reports.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +17,8 @@ from ...core.constants import INTERVAL_PROB, interval_quantiles
 from ...core.results import atomic_dir, versions, write_json
 from ...report.netherlands import fmt_count, fmt_share
 from ...report.sentences import Comparison, EstimateChange, Period, RegisterChange
-from .evidence import evidence_path
-from .pipeline import change_summary, data_path, mc_error_summary
+from .pipeline import change_summary, mc_error_summary
+from .synthesis_fit import data_hash
 
 YEAR = "year"
 PCT = int(round(100 * INTERVAL_PROB))
@@ -50,14 +49,6 @@ GROUP_NAMES = {
         "nl": "schatting Rapporteur 2014-2018 (minderjarigen, seksuele uitbuiting)",
     },
 }
-
-
-def data_hash() -> str:
-    """SHA-256 over the bundled files the synthesis reads."""
-    digest = hashlib.sha256()
-    for path in (evidence_path(), data_path("comensha_registrations.csv"), data_path("chat_met_fier.csv")):
-        digest.update(Path(path).read_bytes())
-    return digest.hexdigest()
 
 
 def interval_text(median: float, lower: float, upper: float, lang: str, fmt=fmt_count) -> str:
