@@ -176,8 +176,8 @@ def bound_violations(ds, figures: pd.DataFrame) -> pd.DataFrame:
 def run_synthesis(config_path: str | Path, out: str | Path | None = None, force: bool = False, console=None) -> Path:
     """Fit the evidence synthesis, run the checks, write tables and reports."""
     from ...core.results import check_writable
+    from ...report.synthesis import write_results
     from .pipeline import dutch_figures, year_table
-    from .synthesis_report import write_results
 
     path = Path(config_path)
     cfg = load_config(path)
@@ -230,12 +230,12 @@ def run_synthesis(config_path: str | Path, out: str | Path | None = None, force:
         target, force, cfg, path, prep, ds, table, contributions, conflicts, diag, bounds, figures, result, fit_info
     )
     from ...core import gate
-    from .synthesis_report import fit_warnings
+    from ...report.synthesis import fit_warnings
 
     warnings = fit_warnings(diag, fit_info)
     gate.record(cfg.model.name, warnings)
     if console is not None:
-        from .synthesis_report import print_summary
+        from ...report.synthesis import print_summary
 
         gate.shown(warnings)
 
