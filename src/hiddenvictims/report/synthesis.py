@@ -8,6 +8,7 @@ the reports. The labels and sentences the HTML report shares are in :mod:`.synth
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,9 @@ from .synthesis_text import (
     theta_interval,
     variant_label,
 )
+
+if TYPE_CHECKING:
+    from ..studies.netherlands.synthesis_run import SynthesisRun
 
 POPULATIONS = {
     "Dutch victims": {"en": "Dutch victims", "nl": "Nederlandse slachtoffers"},
@@ -239,27 +243,16 @@ def fit_warnings(diag: pd.DataFrame, fit_info: dict) -> list[str]:
     return out
 
 
-def write_results(
-    target: Path,
-    force: bool,
-    cfg,
-    config_path: Path,
-    prep,
-    ds,
-    table,
-    contrib,
-    conflicts,
-    diag,
-    bounds,
-    figures,
-    result,
-    fit_info,
-) -> None:
+def write_results(run: SynthesisRun, target: Path, force: bool) -> None:
+    """The results folder of a :func:`~hiddenvictims.studies.netherlands.synthesis_run.fit_synthesis`
+    run, written atomically: posterior, tables, manifest, reports (markdown and HTML)."""
     import arviz as az
 
+    cfg, prep, ds, result, fit_info, figures = run.cfg, run.prep, run.ds, run.result, run.fit_info, run.figures
+    table, contrib, conflicts, diag, bounds = run.table, run.contributions, run.conflicts, run.diagnostics, run.bounds
     config_record = {
         "run": cfg.model_dump(mode="json"),
-        "config_file": str(config_path),
+        "config_file": str(run.config_path),
         "theta_prior": {"mean": prep.data.theta_mu, "sd": prep.data.theta_sd, **prep.theta_source},
     }
     manifest = {
@@ -335,9 +328,12 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return [{k: clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
-def print_summary(console, cfg, table, contrib, conflicts, diag, fit_info) -> None:
+def print_summary(console, run: SynthesisRun) -> None:
+    """Terminal tables of a synthesis run: N per year, what each source contributes, conflicts
+    and fit warnings."""
     from rich.table import Table
 
+    cfg, table, contrib, conflicts = run.cfg, run.table, run.contributions, run.conflicts
     years = list(cfg.years)
     grid = Table(title=f"{cfg.name}: median ({PCT}% interval)")
     grid.add_column("year")
@@ -367,5 +363,5 @@ def print_summary(console, cfg, table, contrib, conflicts, diag, fit_info) -> No
     console.print(src)
     if len(conflicts) and conflicts["flagged"].any():
         console.print("conflict: " + ", ".join(sorted(conflicts[conflicts["flagged"]]["group"].unique())))
-    for w in fit_warnings(diag, fit_info):
+    for w in fit_warnings(run.diagnostics, run.fit_info):
         console.print(f"[yellow]warning:[/] {w}")
