@@ -39,15 +39,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 #: Upward arrows known and waiting to be moved, each with its reason. Keep this empty: an entry
-#: is a debt, not a permission. The entries are output code living below the report layer:
-#: the people engine's report (scenarios/people_report.py) formats its counts with the scenario
-#:   tables' fmt_number; it, and the writing half of people_run/people_sweep, belong in report/.
-KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("hiddenvictims.scenarios.people_report", "hiddenvictims.report"),
-        ("hiddenvictims.scenarios.people_report", "hiddenvictims.report.scenarios"),
-    }
-)
+#: is a debt, not a permission.
+KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset()
 
 
 def module_name(path: Path) -> str:

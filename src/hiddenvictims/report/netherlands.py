@@ -264,7 +264,7 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
             *[f"- {n}" for n in estimate.notes],
             *[f"- waarschuwing: {w}" for w in estimate.warnings()],
         ]
-    from ..scenarios.people_report import report_section  # groups the chat reports (CKM rec. 1, 3)
+    from .people import report_section  # groups the chat reports (CKM rec. 1, 3)
 
     parts += ["", *report_section(post, lang, cfg.years[-1], cfg.sampler.seed)]
     return "\n".join(parts) + "\n"
