@@ -39,22 +39,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 #: Upward arrows known and waiting to be moved, each with its reason. Keep this empty: an entry
-#: is a debt, not a permission. Both entries are modules written on main while the layers were
-#: being drawn, and both are output code living below the report layer:
-#: * the Dutch synthesis report formats numbers with the report layer's helpers and writes the
-#:   HTML report from inside the study; its formatting and writing belong in report/;
-#: * the people engine's report (scenarios/people_report.py) formats its counts with the scenario
-#:   tables' fmt_number; it, and the writing half of people_run/people_sweep, belong in report/.
-KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("hiddenvictims.studies.netherlands.synthesis_report", "hiddenvictims.report"),
-        ("hiddenvictims.studies.netherlands.synthesis_report", "hiddenvictims.report.netherlands"),
-        ("hiddenvictims.studies.netherlands.synthesis_report", "hiddenvictims.report.html"),
-        ("hiddenvictims.studies.netherlands.synthesis_report", "hiddenvictims.report.sentences"),
-        ("hiddenvictims.scenarios.people_report", "hiddenvictims.report"),
-        ("hiddenvictims.scenarios.people_report", "hiddenvictims.report.scenarios"),
-    }
-)
+#: is a debt, not a permission.
+KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset()
 
 
 def module_name(path: Path) -> str:
@@ -174,18 +160,9 @@ def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
-#: Circles known and waiting to be broken, each with its reason (a debt, like KNOWN_UPWARD): the
-#: HTML report takes the synthesis' sentences and labels from the study's report module, which
-#: itself reaches up into report/. Moving the synthesis report into report/ breaks it.
-KNOWN_CIRCLES: frozenset[tuple[str, ...]] = frozenset(
-    {
-        (
-            "hiddenvictims.report.html",
-            "hiddenvictims.report.netherlands",
-            "hiddenvictims.studies.netherlands.synthesis_report",
-        ),
-    }
-)
+#: Circles known and waiting to be broken, each with its reason (a debt, like KNOWN_UPWARD).
+#: Keep this empty.
+KNOWN_CIRCLES: frozenset[tuple[str, ...]] = frozenset()
 
 
 def test_no_import_circle():

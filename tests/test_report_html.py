@@ -204,7 +204,7 @@ def _synthesis_statements(folder, lang):
     """What the markdown report of the synthesis says, computed by its own functions."""
     import xarray as xr
 
-    from hiddenvictims.studies.netherlands import synthesis_report as sr
+    from hiddenvictims.report import synthesis_text as sr
     from hiddenvictims.studies.netherlands.pipeline import dutch_figures
 
     with xr.open_dataset(folder / "idata.nc", group="posterior", engine="h5netcdf") as post:

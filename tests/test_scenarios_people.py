@@ -14,10 +14,11 @@ import xarray as xr
 
 from hiddenvictims.core.results import versions
 from hiddenvictims.core.testing import fake_dutch_posterior
+from hiddenvictims.scenario_runner import run_people
 from hiddenvictims.scenarios import people as pp
 from hiddenvictims.scenarios import people_engine as pe
 from hiddenvictims.scenarios.baseline import load_baseline, match
-from hiddenvictims.scenarios.people_run import check_bound, evaluate_people, run_people
+from hiddenvictims.scenarios.people_run import check_bound, evaluate_people
 from hiddenvictims.scenarios.pipeline import prepare
 from hiddenvictims.scenarios.precision import MIN_REPLICATES, median_mcse, precision_summary
 from hiddenvictims.scenarios.vulnerable import (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -20,8 +21,6 @@ def run_config(
     if kind == "netherlands":
         return run_netherlands(path, out=out, force=force, console=console)
     if kind == "netherlands-synthesis":
-        from .studies.netherlands.synthesis_run import run_synthesis
-
         return run_synthesis(path, out=out, force=force, console=console)
     from .core.results import check_writable, save_estimate
     from .core.runconfig import load_run_config, load_spec, load_table, output_dir
@@ -61,6 +60,42 @@ def run_netherlands(
         print_summary(estimate, table, cfg, console)
     write_outputs(target, force, estimate, table, sens, cfg, path)
     if console is not None:
+        console.print(f"results written to {target}")
+    return target
+
+
+def run_synthesis(
+    config_path: str | Path, out: str | Path | None = None, force: bool = False, console: Console | None = None
+) -> Path:
+    """Run the Dutch default (the evidence synthesis): fit and check, refuse a fit that breaks a
+    published bound, write the results folder, then print the summary."""
+    from .core import gate
+    from .core.results import check_writable
+    from .report.synthesis import fit_warnings, print_summary, write_results
+    from .studies.netherlands.synthesis_run import fit_synthesis, load_config
+
+    path = Path(config_path)
+    cfg = load_config(path)
+    target = Path(out) if out else Path(cfg.output.dir)
+    check_writable(target, force)
+    clock = time.perf_counter()
+
+    def say(message: str) -> None:
+        if console is not None:
+            console.print(f"[{time.perf_counter() - clock:5.0f} s] {message}")
+
+    run = fit_synthesis(cfg, path, progress=say)
+    if len(run.bounds) and run.bounds["share_above"].max() > 0:
+        raise RuntimeError(
+            "a posterior draw breaks a published bound: registered Dutch minors above the "
+            "registered minors of any nationality"
+        )
+    write_results(run, target, force)
+    warnings = fit_warnings(run.diagnostics, run.fit_info)
+    gate.record(cfg.model.name, warnings)
+    if console is not None:
+        gate.shown(warnings)
+        print_summary(console, run)
         console.print(f"results written to {target}")
     return target
 

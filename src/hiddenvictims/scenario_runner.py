@@ -5,6 +5,9 @@
   write ``manifest.json``, ``summary.csv``/``.json``, ``outcomes.nc``, plots.
 * :func:`compare` - several scenario configs side by side (fits shared where the data, model,
   priors and sampler agree).
+* :func:`run_people`, :func:`compare_people`, :func:`run_people_sweep` - the same on the Dutch
+  baseline, through the forward model of people: :mod:`.scenarios.people_run` and
+  :mod:`.scenarios.people_sweep` compute, :mod:`.report.people` writes and prints.
 
 Nothing is written until everything has been computed; a bad input raises InputError before
 any fitting where it can be detected then.
@@ -16,6 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -44,6 +48,9 @@ from .scenarios.pipeline import (
 from .scenarios.precision import caveats, monitoring_precision, precision_summary
 from .scenarios.schema import ScenarioConfig
 from .scenarios.sweep import Checkpoint, Grid, run_grid, sweep_table
+
+if TYPE_CHECKING:
+    from .scenarios.baseline import Baseline
 
 NEVER_POPULATION = (
     "Interventions change the capture process, never the population: N is the same "
@@ -231,8 +238,6 @@ def run_scenario(
         if precision:
             raise InputError(f"{prep.source}: --precision is not available for a sweep")
         if is_people(prep):
-            from .scenarios.people_sweep import run_people_sweep
-
             return run_people_sweep(prep, target, force=force, workers=workers, scheduler=scheduler, console=console)
         return run_sweep(
             prep,
@@ -245,8 +250,6 @@ def run_scenario(
             console=console,
         )
     if is_people(prep):
-        from .scenarios.people_run import run_people
-
         check_people_precision(prep, precision)
         return run_people(prep, target, force=force, console=console)
     check_precision(prep, precision)
@@ -502,8 +505,6 @@ def compare(
     if len(kinds) > 1:
         raise InputError("compare: mix of Dutch baselines and other baselines")
     if kinds == {True}:
-        from .scenarios.people_run import compare_people
-
         return compare_people(preps, names, target, force=force, console=console)
     cache = {} if cache is None else cache
     results = {
@@ -554,5 +555,87 @@ def compare(
         )
         for note in notes_for(first.cfg):
             console.print(f"[cyan]note:[/cyan] {note}", soft_wrap=True)
+        console.print(f"results written to {target}")
+    return target
+
+
+# ----------------------------------------------------------------------------- people engine
+def _say_baseline(baseline: Baseline, console: Console | None) -> None:
+    if console is not None:
+        verb = "reused" if baseline.reused else "fitted"
+        console.print(f"baseline posterior {verb}: {baseline.where} ({baseline.reason})", soft_wrap=True)
+
+
+def run_people(
+    prep: Prepared, target: Path, force: bool = False, console: Console | None = None, baseline=None
+) -> Path:
+    """A scenario on the Dutch baseline through the forward model of people: the baseline
+    posterior (``baseline``, else reused from its results folder or fitted), the outcomes, the
+    results folder, the terminal summary."""
+    from .report.people import print_people, write_people
+    from .scenarios.baseline import load_baseline
+    from .scenarios.people_run import evaluate_people
+
+    check_writable(target, force)
+    if baseline is None:
+        if console is not None:
+            console.print("baseline: looking for a matching results folder ...")
+        baseline = load_baseline(prep)
+    _say_baseline(baseline, console)
+    result = evaluate_people(prep, baseline)
+    write_people(result, prep, target, force)
+    if console is not None:
+        print_people(result, console)
+        console.print(f"results written to {target}")
+    return target
+
+
+def compare_people(
+    preps: Sequence[Prepared], names: Sequence[str], target: Path, force: bool = False, console: Console | None = None
+) -> Path:
+    """Several Dutch scenarios side by side, on one baseline posterior (loaded or fitted once
+    per distinct fit)."""
+    from .report.people import print_people, write_people_compare
+    from .scenarios.baseline import load_baseline
+    from .scenarios.people_run import evaluate_people
+    from .scenarios.schema import fit_section
+
+    check_writable(target, force)
+    baselines: dict[str, Baseline] = {}
+    results = {}
+    for name, prep in zip(names, preps, strict=True):
+        key = config_hash({**fit_section(prep.cfg), "data_hash": prep.table.data_hash()})
+        if key not in baselines:
+            baselines[key] = load_baseline(prep)
+            _say_baseline(baselines[key], console)
+        results[name] = evaluate_people(prep, baselines[key])
+    write_people_compare(results, list(baselines.values()), preps, target, force)
+    if console is not None:
+        for r in results.values():
+            print_people(r, console)
+        console.print(f"results written to {target}")
+    return target
+
+
+def run_people_sweep(
+    prep: Prepared,
+    target: Path,
+    force: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    console: Console | None = None,
+) -> Path:
+    """A sweep on the Dutch baseline through the forward model of people."""
+    from .report.people import print_people_sweep, write_people_sweep
+    from .scenarios.baseline import load_baseline
+    from .scenarios.people_sweep import sweep_people
+
+    check_writable(target, force)
+    baseline = load_baseline(prep)
+    _say_baseline(baseline, console)
+    sweep = sweep_people(prep, baseline, workers, scheduler)
+    write_people_sweep(sweep, prep, target, force)
+    if console is not None:
+        print_people_sweep(sweep, console)
         console.print(f"results written to {target}")
     return target

@@ -557,7 +557,7 @@ def _sources(folder: Folder, lang: str, population: str | None, year: int | None
 
 def _group_name(group: str, lang: str) -> str:
     """A synthesis evidence group's name in ``lang`` (as the markdown report names it)."""
-    from ..studies.netherlands.synthesis_report import GROUP_NAMES
+    from .synthesis_text import GROUP_NAMES
 
     return GROUP_NAMES.get(group, {}).get(lang, group)
 
@@ -595,7 +595,7 @@ def _contribution_rows(folder: Folder, population: str, year: int, lang: str) ->
 
     rows = [row(t("contrib_all", lang), "all", t("contrib_all", lang), r) for _, r in full.iterrows()]
     if "variant" in sub:
-        from ..studies.netherlands.synthesis_report import variant_label
+        from .synthesis_text import variant_label
 
         names = [variant_label(v, lang) for v in sub["variant"]]
     else:
@@ -655,8 +655,8 @@ def _synthesis_posterior(folder: Folder):
 def _synthesis_statements(folder: Folder, lang: str) -> dict[str, Any]:
     """The synthesis' quotable sentence, coverage sentence and assumptions, from the very
     functions that write its markdown report (one generator for both reports)."""
-    from ..studies.netherlands import synthesis_report as sr
     from ..studies.netherlands.pipeline import dutch_figures
+    from . import synthesis_text as sr
 
     post = _synthesis_posterior(folder)
     out: dict[str, Any] = {"quotable": None, "coverage": None}

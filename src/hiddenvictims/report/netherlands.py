@@ -20,26 +20,9 @@ from ..studies.netherlands.pipeline import (
     mc_error_summary,
     prior_posterior_table,
 )
+from .formats import fmt_count, fmt_share
 
 PCT = INTERVAL_PERCENT
-
-
-def fmt_count(value: float, lang: str = "en") -> str:
-    """Whole number with thousands separator; counts from 1 to 4 suppressed as '<5'."""
-    if value is None or not np.isfinite(value):
-        return "–"
-    v = int(round(value))
-    if 0 < v < SMALL_COUNT_SUPPRESS:
-        return f"<{SMALL_COUNT_SUPPRESS}"
-    text = f"{v:,}"
-    return text.replace(",", ".") if lang == "nl" else text
-
-
-def fmt_share(value: float, lang: str = "en") -> str:
-    if value is None or not np.isfinite(value):
-        return "–"
-    text = f"{100 * value:.1f}%" if value < 0.1 else f"{100 * value:.0f}%"
-    return text.replace(".", ",") if lang == "nl" else text
 
 
 def fmt_row(row, lang: str) -> str:
@@ -281,7 +264,7 @@ def report_text(estimate, table: pd.DataFrame, sens: pd.DataFrame, cfg, lang: st
             *[f"- {n}" for n in estimate.notes],
             *[f"- waarschuwing: {w}" for w in estimate.warnings()],
         ]
-    from ..scenarios.people_report import report_section  # groups the chat reports (CKM rec. 1, 3)
+    from .people import report_section  # groups the chat reports (CKM rec. 1, 3)
 
     parts += ["", *report_section(post, lang, cfg.years[-1], cfg.sampler.seed)]
     return "\n".join(parts) + "\n"

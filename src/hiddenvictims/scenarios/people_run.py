@@ -3,22 +3,22 @@
 ``scenario run`` of a config whose baseline is ``kind = "netherlands"``: the baseline posterior
 (reused from its results folder when the manifest matches, see :mod:`.baseline`), split into a
 group when the scenario targets one, the interventions compiled per stratum, and the outcomes
-per year, age and group written to a results folder with a report in words (en, nl), charts
-of the change against baseline and the vulnerable-group table.
+per year, age and group with the vulnerable-group table (:func:`evaluate_people`). Nothing is
+written or printed here: :mod:`hiddenvictims.report.people` writes the results folder (report
+in words, en and nl, and charts of the change against baseline) and
+:mod:`hiddenvictims.scenario_runner` runs the steps in order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..core.constants import INTERVAL_PROB
-from ..core.results import atomic_dir, check_writable, versions, write_json
-from . import people_report
-from .baseline import Baseline, load_baseline
+from ..core.results import versions
+from .baseline import Baseline
 from .interventions import describe
 from .people import GROUP_DIM, PeopleDraws, PeoplePlan, evaluate, upper_bound_hidden_drop
 from .people_engine import compile_people, summary_table
@@ -194,110 +194,4 @@ def manifest(prep, result: PeopleResult) -> dict:
     }
 
 
-def write_people(result: PeopleResult, prep, target: Path, force: bool) -> Path:
-    cfg = prep.cfg
-    with atomic_dir(target, force=force) as tmp:
-        write_json(tmp / "manifest.json", manifest(prep, result))
-        result.summary.to_csv(tmp / "summary.csv", index=False)
-        result.reach_table.to_csv(tmp / "reach_heterogeneity.csv", index=False)
-        if result.groups is not None:
-            result.groups.to_csv(tmp / "groups.csv", index=False)
-            result.groups_sens.to_csv(tmp / "groups_sensitivity.csv", index=False)
-        write_json(
-            tmp / "summary.json",
-            {
-                "scenario": cfg.name,
-                "description": cfg.description,
-                "interventions": describe(cfg.interventions),
-                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
-                "posterior_draws": result.people.n_draws,
-                "assumptions": result.assumptions,
-                "bound_excess": check_bound(result),
-                "rows": result.summary.replace({np.nan: None}).to_dict(orient="records"),
-            },
-        )
-        if cfg.output.draws:
-            people_report.outcomes_dataset(result).to_netcdf(tmp / "outcomes.nc", engine="h5netcdf")
-        for lang in cfg.output.languages:
-            (tmp / f"report.{lang}.md").write_text(people_report.report_text(result, cfg, lang))
-            if cfg.output.plots:
-                people_report.plot_change(result.summary, tmp / f"change.{lang}.png", lang, title=cfg.name)
-                people_report.plot_levels(result.summary, tmp / f"levels.{lang}.png", lang, title=cfg.name)
-    return target
-
-
-def run_people(prep, target: Path, force: bool = False, console=None, baseline: Baseline | None = None) -> Path:
-    check_writable(target, force)
-    if baseline is None:
-        if console is not None:
-            console.print("baseline: looking for a matching results folder ...")
-        baseline = load_baseline(prep)
-    if console is not None:
-        verb = "reused" if baseline.reused else "fitted"
-        console.print(f"baseline posterior {verb}: {baseline.where} ({baseline.reason})", soft_wrap=True)
-    result = evaluate_people(prep, baseline)
-    write_people(result, prep, target, force)
-    if console is not None:
-        people_report.print_people(result, console)
-        console.print(f"results written to {target}")
-    return target
-
-
-def compare_people(preps, names, target: Path, force: bool = False, console=None) -> Path:
-    """Several Dutch scenarios side by side, on one baseline posterior (loaded or fitted once
-    per distinct fit)."""
-    from ..core.config import config_hash
-    from .schema import fit_section
-
-    check_writable(target, force)
-    baselines: dict[str, Baseline] = {}
-    results = {}
-    for name, prep in zip(names, preps, strict=True):
-        key = config_hash({**fit_section(prep.cfg), "data_hash": prep.table.data_hash()})
-        if key not in baselines:
-            baselines[key] = load_baseline(prep)
-            if console is not None:
-                b = baselines[key]
-                console.print(
-                    f"baseline posterior {'reused' if b.reused else 'fitted'}: {b.where} ({b.reason})", soft_wrap=True
-                )
-        results[name] = evaluate_people(prep, baselines[key])
-    long = pd.concat([r.summary.assign(scenario=n) for n, r in results.items()], ignore_index=True)
-    long = long[["scenario", *[c for c in long.columns if c != "scenario"]]]
-    first = preps[0]
-    with atomic_dir(target, force=force) as tmp:
-        long.to_csv(tmp / "compare.csv", index=False)
-        write_json(
-            tmp / "compare.json",
-            {
-                "scenarios": list(names),
-                "config_files": [str(p.path) for p in preps],
-                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
-                "baselines": [{"reused": b.reused, "where": b.where, "reason": b.reason} for b in baselines.values()],
-            },
-        )
-        write_json(
-            tmp / "manifest.json",
-            {
-                "kind": "compare",
-                "engine": "people",
-                "configs": [manifest(p, results[n]) for n, p in zip(names, preps, strict=True)],
-                "versions": versions(),
-            },
-        )
-        for lang in first.cfg.output.languages:
-            parts = [f"# {'Scenarios compared' if lang == 'en' else 'Scenario’s vergeleken'}", ""]
-            for n, r in results.items():
-                parts += [f"## {n}", "", people_report._md(people_report.headline(r.summary, lang)), ""]
-            (tmp / f"report.{lang}.md").write_text("\n".join(parts))
-            people_report.plot_compare_change(
-                {n: r.summary for n, r in results.items()}, tmp / f"compare.{lang}.png", lang
-            )
-    if console is not None:
-        for r in results.values():
-            people_report.print_people(r, console)
-        console.print(f"results written to {target}")
-    return target
-
-
-__all__ = ["GROUP_DIM", "PeopleResult", "run_people", "evaluate_people", "check_bound"]
+__all__ = ["GROUP_DIM", "PeopleResult", "evaluate_people", "check_bound"]

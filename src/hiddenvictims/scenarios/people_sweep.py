@@ -7,6 +7,7 @@ share (present chances, the baseline's rows) are shipped to each worker once
 the compiled kernel (:func:`.people_engine.sweep_stats_compiled`). Chunks are large (a few per
 worker) because a task's fixed cost, not the arithmetic, limits how well two workers share
 the work. Numbers do not depend on chunking or workers (each cell is computed on its own).
+Nothing is written or printed here: :mod:`hiddenvictims.report.people` writes the results folder.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,9 +23,8 @@ import xarray as xr
 
 from ..core.config import config_hash
 from ..core.constants import INTERVAL_PROB
-from ..core.results import atomic_dir, check_writable, versions, write_json
-from .baseline import load_baseline
-from .interventions import describe, parse_interventions
+from .baseline import Baseline
+from .interventions import parse_interventions
 from .people import OUTCOMES, PeopleDraws
 from .people_engine import (
     SWEEP_STATS,
@@ -163,20 +163,25 @@ def baseline_rows(people: PeopleDraws) -> np.ndarray:
     return np.concatenate([q, rows.mean(-1)[..., None], np.full(q.shape[:-1] + (1,), np.nan)], axis=-1)
 
 
-def run_people_sweep(
-    prep, target: Path, force: bool = False, workers: int | None = None, scheduler: str | None = None, console=None
-) -> Path:
-    from . import people_report
+@dataclass
+class PeopleSweep:
+    """A people-engine sweep computed: what the report layer writes and prints."""
+
+    baseline: Baseline
+    people: PeopleDraws
+    grid: Grid
+    ds: xr.Dataset
+    table: pd.DataFrame
+    notes: list[str]
+    record: dict
+
+
+def sweep_people(prep, baseline: Baseline, workers: int | None = None, scheduler: str | None = None) -> PeopleSweep:
+    """Every cell of the config's grid on the baseline posterior (split into the targeted group,
+    if any); ``workers`` and ``scheduler`` override the config's."""
     from .people_run import assumptions_for, prepare_people
 
     cfg = prep.cfg
-    check_writable(target, force)
-    baseline = load_baseline(prep)
-    if console is not None:
-        console.print(
-            f"baseline posterior {'reused' if baseline.reused else 'fitted'}: {baseline.where} ({baseline.reason})",
-            soft_wrap=True,
-        )
     people, info = prepare_people(prep, baseline)
     grid = Grid.from_section(cfg.sweep)
     steps = [s.model_dump(mode="json") for s in cfg.interventions]
@@ -186,50 +191,7 @@ def run_people_sweep(
         people, params, v, cfg.sweep.workers if workers is None else workers, cfg.sweep.chunk_size, scheduler
     )
     ds = assemble(people, grid, stats, baseline_rows(people))
-    table = sweep_table(ds)
-    notes = assumptions_for(cfg, baseline, info)
-    with atomic_dir(target, force=force) as tmp:
-        ds.to_netcdf(tmp / "sweep.nc", engine="h5netcdf")
-        table.to_csv(tmp / "sweep.csv", index=False)
-        write_json(
-            tmp / "manifest.json",
-            {
-                "kind": "sweep",
-                "engine": "people",
-                "config": prep.manifest_config(),
-                "config_hash": config_hash(prep.manifest_config()),
-                "data_hash": prep.table.data_hash(),
-                "seed": cfg.sampler.seed,
-                "baseline": {"reused": baseline.reused, "where": baseline.where, "reason": baseline.reason},
-                "interventions": describe(cfg.interventions),
-                "sweep": record,
-                "grid": grid.record(),
-                "versions": versions(),
-            },
-        )
-        write_json(
-            tmp / "summary.json",
-            {
-                "scenario": cfg.name,
-                "description": cfg.description,
-                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
-                "posterior_draws": people.n_draws,
-                "grid": grid.record(),
-                "run": record,
-                "assumptions": notes,
-            },
-        )
-        for lang in cfg.output.languages:
-            (tmp / f"report.{lang}.md").write_text(people_report.sweep_report(ds, cfg, notes, record, lang))
-            if cfg.output.plots:
-                for o in OUTCOMES:
-                    people_report.plot_heatmap_pair(ds, o, tmp / f"heatmap_{o}.{lang}.png", lang)
-    if console is not None:
-        console.print(f"{grid.n_cells} cells in {record['seconds']:.2f} s on {record['where']}")
-        for note in notes:
-            console.print(f"[cyan]note:[/cyan] {note}", soft_wrap=True)
-        console.print(f"results written to {target}")
-    return target
+    return PeopleSweep(baseline, people, grid, ds, sweep_table(ds), assumptions_for(cfg, baseline, info), record)
 
 
 def sweep_table(ds: xr.Dataset) -> pd.DataFrame:

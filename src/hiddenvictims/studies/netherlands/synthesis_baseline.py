@@ -31,7 +31,7 @@ class SynthesisInputs:
     anonymous: tuple[str, ...] = (CHAT,)
 
     def data_hash(self) -> str:
-        from .synthesis_report import data_hash
+        from .synthesis_fit import data_hash
 
         return data_hash()
 

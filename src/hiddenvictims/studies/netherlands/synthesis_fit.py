@@ -10,8 +10,10 @@ the chat-only model and the scenarios can run on either.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,7 @@ import xarray as xr
 
 from ...core.constants import interval_quantiles
 from ...core.errors import InputError
-from .evidence import AGES, evidence_arrays, load_evidence
+from .evidence import AGES, evidence_arrays, evidence_path, load_evidence
 from .synthesis import (
     Layout,
     ModelData,
@@ -58,6 +60,16 @@ def linked_table() -> pd.DataFrame:
     """The bundled linked six-list table of 2010-2015 (presumed victims, all nationalities)."""
     path = resources.files("hiddenvictims.data") / "benchmarks" / LINKED_TABLE
     return pd.read_csv(str(path))
+
+
+def data_hash() -> str:
+    """SHA-256 over the bundled files the synthesis reads."""
+    from .pipeline import data_path
+
+    digest = hashlib.sha256()
+    for path in (evidence_path(), data_path("comensha_registrations.csv"), data_path("chat_met_fier.csv")):
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
 
 
 def prepare(spec: SynthesisSpec, report_years: tuple[int, ...], evidence: pd.DataFrame | None = None) -> Prepared:

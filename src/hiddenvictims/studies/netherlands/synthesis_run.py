@@ -2,16 +2,20 @@
 
 One compiled sampler serves every fit: the main fit, one fit per evidence group left out (what
 each source contributes, and the data for its conflict check), and the variants in which the
-Rapporteur's estimates are wrong by a factor (``sensitivity.estimate_factors``). Tables and
-reports are written atomically to one results folder with a manifest.
+Rapporteur's estimates are wrong by a factor (``sensitivity.estimate_factors``).
+:func:`fit_synthesis` computes everything and returns it; writing the results folder (atomically,
+with a manifest) and printing are the report layer's (:mod:`hiddenvictims.report.synthesis`),
+called by :func:`hiddenvictims.runner.run_synthesis`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -30,6 +34,11 @@ from .synthesis_fit import (
     prepare,
     variant_data,
 )
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from ...inference.jax_nuts import NutsResult
 
 YEAR = "year"
 ESTIMATE_GROUPS_PREFIX = "rapporteur"
@@ -173,23 +182,38 @@ def bound_violations(ds, figures: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_synthesis(config_path: str | Path, out: str | Path | None = None, force: bool = False, console=None) -> Path:
-    """Fit the evidence synthesis, run the checks, write tables and reports."""
-    from ...core.results import check_writable
-    from .pipeline import dutch_figures, year_table
-    from .synthesis_report import write_results
+@dataclass
+class SynthesisRun:
+    """Everything one run of the synthesis computes: what the report layer writes and prints."""
 
-    path = Path(config_path)
-    cfg = load_config(path)
-    target = Path(out) if out else Path(cfg.output.dir)
-    check_writable(target, force)
+    cfg: SynthesisConfig
+    config_path: Path
+    prep: Prepared
+    result: NutsResult
+    ds: xr.Dataset
+    figures: pd.DataFrame
+    table: pd.DataFrame
+    contributions: pd.DataFrame
+    conflicts: pd.DataFrame
+    diagnostics: pd.DataFrame
+    bounds: pd.DataFrame
+    fit_info: dict
+
+
+def fit_synthesis(
+    cfg: SynthesisConfig, config_path: str | Path, progress: Callable[[str], None] | None = None
+) -> SynthesisRun:
+    """Fit the evidence synthesis and run its checks; ``progress`` hears each step as it ends.
+    Nothing is written: the caller checks the bounds and writes the results folder."""
+    from .pipeline import dutch_figures, year_table
+
     years = tuple(cfg.years)
     figures = dutch_figures(years)
     clock = time.perf_counter()
 
     def say(message: str) -> None:
-        if console is not None:
-            console.print(f"[{time.perf_counter() - clock:5.0f} s] {message}")
+        if progress is not None:
+            progress(message)
 
     s = cfg.sampler
     say(f"compiling and running the main fit: {s.chains} chains x {s.draws} draws")
@@ -216,29 +240,22 @@ def run_synthesis(config_path: str | Path, out: str | Path | None = None, force:
     table = year_table(ds)
     diag = diagnostics_table(ds)
     bounds = bound_violations(ds, figures)
-    if len(bounds) and bounds["share_above"].max() > 0:
-        raise RuntimeError(
-            "a posterior draw breaks a published bound: registered Dutch minors above the "
-            "registered minors of any nationality"
-        )
     fit_info = {
         "divergent": int(result.diverging.sum()),
         "mean_leapfrog_steps": float(result.n_steps.mean()),
         "seconds": time.perf_counter() - clock,
     }
-    write_results(
-        target, force, cfg, path, prep, ds, table, contributions, conflicts, diag, bounds, figures, result, fit_info
+    return SynthesisRun(
+        cfg=cfg,
+        config_path=Path(config_path),
+        prep=prep,
+        result=result,
+        ds=ds,
+        figures=figures,
+        table=table,
+        contributions=contributions,
+        conflicts=conflicts,
+        diagnostics=diag,
+        bounds=bounds,
+        fit_info=fit_info,
     )
-    from ...core import gate
-    from .synthesis_report import fit_warnings
-
-    warnings = fit_warnings(diag, fit_info)
-    gate.record(cfg.model.name, warnings)
-    if console is not None:
-        from .synthesis_report import print_summary
-
-        gate.shown(warnings)
-
-        print_summary(console, cfg, table, contributions, conflicts, diag, fit_info)
-        console.print(f"results written to {target}")
-    return target

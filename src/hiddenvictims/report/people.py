@@ -1,5 +1,9 @@
-"""Words, tables and charts of a people-model scenario, in English and Dutch. No computation
-beyond selecting rows: numbers come from :mod:`.people_engine` and :mod:`.vulnerable`."""
+"""Words, tables, charts and results folders of a people-model scenario, in English and Dutch.
+
+No computation beyond selecting rows: numbers come from :mod:`hiddenvictims.scenarios.people_run`,
+:mod:`hiddenvictims.scenarios.people_sweep` (through :mod:`~hiddenvictims.scenarios.people_engine`)
+and :mod:`hiddenvictims.scenarios.vulnerable`. The results folders are written atomically, each
+with its manifest."""
 
 from __future__ import annotations
 
@@ -10,9 +14,10 @@ import pandas as pd
 import xarray as xr
 
 from ..core.constants import INTERVAL_PROB
-from ..report.scenarios import fmt_number
-from .people import CHANGE_NAMES, OUTCOMES, SAMPLE
-from .vulnerable import LABELS as GROUP_LABELS
+from ..core.results import atomic_dir, versions, write_json
+from ..scenarios.people import CHANGE_NAMES, OUTCOMES, SAMPLE
+from ..scenarios.vulnerable import LABELS as GROUP_LABELS
+from .scenarios import fmt_number
 
 PCT = int(round(100 * INTERVAL_PROB))
 
@@ -168,7 +173,7 @@ TEXT = {
 
 
 def _groups_table(groups: pd.DataFrame, lang: str) -> pd.DataFrame:
-    from .vulnerable import load_composition
+    from ..scenarios.vulnerable import load_composition
 
     comp = load_composition()
     rows = []
@@ -216,7 +221,7 @@ def _sens_table(sens: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def report_text(result, cfg, lang: str) -> str:
-    from .interventions import describe
+    from ..scenarios.interventions import describe
 
     tx = TEXT[lang]
     years = result.people.strata["year"]
@@ -504,10 +509,10 @@ def sweep_report(ds: xr.Dataset, cfg, notes: list[str], record: dict, lang: str)
 
 def report_section(post, lang: str, year: int, seed: int = 0) -> list[str]:
     """Markdown lines for the Dutch report: the hidden number per vulnerable group in ``year``
-    with its representativeness sensitivity. Here, not in :mod:`.vulnerable`, so that the groups'
-    computations never import their report (no import circle)."""
-    from .people import from_posterior
-    from .vulnerable import Representativeness, estimates, load_composition, sensitivity
+    with its representativeness sensitivity. Here, not in :mod:`hiddenvictims.scenarios.vulnerable`,
+    so that the groups' computations never import their report (no import circle)."""
+    from ..scenarios.people import from_posterior
+    from ..scenarios.vulnerable import Representativeness, estimates, load_composition, sensitivity
 
     people = from_posterior(post, "baseline")
     if str(year) not in people.strata.get("year", ()):
@@ -531,3 +536,130 @@ def report_section(post, lang: str, year: int, seed: int = 0) -> list[str]:
         _md(_sens_table(sens, lang)),
         "",
     ]
+
+
+# ----------------------------------------------------------------------------- results folders
+def write_people(result, prep, target: Path, force: bool) -> Path:
+    """The results folder of one scenario (:func:`~hiddenvictims.scenarios.people_run.evaluate_people`)."""
+    from ..scenarios.interventions import describe
+    from ..scenarios.people_run import check_bound, manifest
+
+    cfg = prep.cfg
+    with atomic_dir(target, force=force) as tmp:
+        write_json(tmp / "manifest.json", manifest(prep, result))
+        result.summary.to_csv(tmp / "summary.csv", index=False)
+        result.reach_table.to_csv(tmp / "reach_heterogeneity.csv", index=False)
+        if result.groups is not None:
+            result.groups.to_csv(tmp / "groups.csv", index=False)
+            result.groups_sens.to_csv(tmp / "groups_sensitivity.csv", index=False)
+        write_json(
+            tmp / "summary.json",
+            {
+                "scenario": cfg.name,
+                "description": cfg.description,
+                "interventions": describe(cfg.interventions),
+                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
+                "posterior_draws": result.people.n_draws,
+                "assumptions": result.assumptions,
+                "bound_excess": check_bound(result),
+                "rows": result.summary.replace({np.nan: None}).to_dict(orient="records"),
+            },
+        )
+        if cfg.output.draws:
+            outcomes_dataset(result).to_netcdf(tmp / "outcomes.nc", engine="h5netcdf")
+        for lang in cfg.output.languages:
+            (tmp / f"report.{lang}.md").write_text(report_text(result, cfg, lang))
+            if cfg.output.plots:
+                plot_change(result.summary, tmp / f"change.{lang}.png", lang, title=cfg.name)
+                plot_levels(result.summary, tmp / f"levels.{lang}.png", lang, title=cfg.name)
+    return target
+
+
+def write_people_compare(results: dict, baselines, preps, target: Path, force: bool) -> Path:
+    """The results folder of several scenarios side by side: ``results`` maps each scenario's
+    name to its result (in the order of ``preps``), ``baselines`` are the posteriors they used."""
+    from ..scenarios.people_run import manifest
+
+    names = list(results)
+    long = pd.concat([r.summary.assign(scenario=n) for n, r in results.items()], ignore_index=True)
+    long = long[["scenario", *[c for c in long.columns if c != "scenario"]]]
+    first = preps[0]
+    with atomic_dir(target, force=force) as tmp:
+        long.to_csv(tmp / "compare.csv", index=False)
+        write_json(
+            tmp / "compare.json",
+            {
+                "scenarios": list(names),
+                "config_files": [str(p.path) for p in preps],
+                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
+                "baselines": [{"reused": b.reused, "where": b.where, "reason": b.reason} for b in baselines],
+            },
+        )
+        write_json(
+            tmp / "manifest.json",
+            {
+                "kind": "compare",
+                "engine": "people",
+                "configs": [manifest(p, results[n]) for n, p in zip(names, preps, strict=True)],
+                "versions": versions(),
+            },
+        )
+        for lang in first.cfg.output.languages:
+            parts = [f"# {'Scenarios compared' if lang == 'en' else 'Scenario’s vergeleken'}", ""]
+            for n, r in results.items():
+                parts += [f"## {n}", "", _md(headline(r.summary, lang)), ""]
+            (tmp / f"report.{lang}.md").write_text("\n".join(parts))
+            plot_compare_change({n: r.summary for n, r in results.items()}, tmp / f"compare.{lang}.png", lang)
+    return target
+
+
+def write_people_sweep(sweep, prep, target: Path, force: bool) -> Path:
+    """The results folder of a sweep (:func:`~hiddenvictims.scenarios.people_sweep.sweep_people`)."""
+    from ..core.config import config_hash
+    from ..scenarios.interventions import describe
+
+    cfg, ds, baseline, grid, record, notes = prep.cfg, sweep.ds, sweep.baseline, sweep.grid, sweep.record, sweep.notes
+    with atomic_dir(target, force=force) as tmp:
+        ds.to_netcdf(tmp / "sweep.nc", engine="h5netcdf")
+        sweep.table.to_csv(tmp / "sweep.csv", index=False)
+        write_json(
+            tmp / "manifest.json",
+            {
+                "kind": "sweep",
+                "engine": "people",
+                "config": prep.manifest_config(),
+                "config_hash": config_hash(prep.manifest_config()),
+                "data_hash": prep.table.data_hash(),
+                "seed": cfg.sampler.seed,
+                "baseline": {"reused": baseline.reused, "where": baseline.where, "reason": baseline.reason},
+                "interventions": describe(cfg.interventions),
+                "sweep": record,
+                "grid": grid.record(),
+                "versions": versions(),
+            },
+        )
+        write_json(
+            tmp / "summary.json",
+            {
+                "scenario": cfg.name,
+                "description": cfg.description,
+                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
+                "posterior_draws": sweep.people.n_draws,
+                "grid": grid.record(),
+                "run": record,
+                "assumptions": notes,
+            },
+        )
+        for lang in cfg.output.languages:
+            (tmp / f"report.{lang}.md").write_text(sweep_report(ds, cfg, notes, record, lang))
+            if cfg.output.plots:
+                for o in OUTCOMES:
+                    plot_heatmap_pair(ds, o, tmp / f"heatmap_{o}.{lang}.png", lang)
+    return target
+
+
+def print_people_sweep(sweep, console) -> None:
+    """How the sweep ran, and what its numbers rest on."""
+    console.print(f"{sweep.grid.n_cells} cells in {sweep.record['seconds']:.2f} s on {sweep.record['where']}")
+    for note in sweep.notes:
+        console.print(f"[cyan]note:[/cyan] {note}", soft_wrap=True)

@@ -1,68 +1,44 @@
 """Results folder, reports (English and Dutch) and terminal summary of the evidence synthesis.
 
-No estimation here: every number comes from :mod:`.synthesis_run`'s tables. Counts from 1 to 4
-are shown as "<5" in the reports.
+No estimation here: every number comes from the tables of
+:mod:`hiddenvictims.studies.netherlands.synthesis_run`. Counts from 1 to 4 are shown as "<5" in
+the reports. The labels and sentences the HTML report shares are in :mod:`.synthesis_text`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ...core.config import config_hash
-from ...core.constants import INTERVAL_PROB, interval_quantiles
-from ...core.results import atomic_dir, versions, write_json
-from ...report.netherlands import fmt_count, fmt_share
-from ...report.sentences import Comparison, EstimateChange, Period, RegisterChange
-from .evidence import evidence_path
-from .pipeline import change_summary, data_path, mc_error_summary
+from ..core.config import config_hash
+from ..core.constants import INTERVAL_PROB
+from ..core.results import atomic_dir, versions, write_json
+from ..studies.netherlands.pipeline import mc_error_summary
+from ..studies.netherlands.synthesis_fit import data_hash
+from .formats import fmt_count, fmt_decimal, fmt_share, interval_text
+from .synthesis_text import (
+    GROUP_NAMES,
+    PCT,
+    YEAR,
+    assumptions,
+    coverage_numbers,
+    coverage_text,
+    quotable,
+    theta_interval,
+    variant_label,
+)
 
-YEAR = "year"
-PCT = int(round(100 * INTERVAL_PROB))
+if TYPE_CHECKING:
+    from ..studies.netherlands.synthesis_run import SynthesisRun
+
 POPULATIONS = {
     "Dutch victims": {"en": "Dutch victims", "nl": "Nederlandse slachtoffers"},
     "Dutch minors": {"en": "Dutch minors", "nl": "Nederlandse minderjarigen"},
 }
-GROUP_NAMES = {
-    "register": {
-        "en": "register counts (CoMensha, Dutch nationality)",
-        "nl": "registraties (CoMensha, Nederlandse nationaliteit)",
-    },
-    "bounds": {
-        "en": "registered minors of any nationality (upper bounds)",
-        "nl": "geregistreerde minderjarigen van elke nationaliteit (bovengrenzen)",
-    },
-    "chat": {"en": "Chat met Fier: victims and minors", "nl": "Chat met Fier: slachtoffers en minderjarigen"},
-    "first_disclosure": {
-        "en": "Chat met Fier 2020: already known to police or care",
-        "nl": "Chat met Fier 2020: al bekend bij politie of hulpverlening",
-    },
-    "rapporteur_2010_2015": {
-        "en": "Rapporteur's estimates 2010-2015 (sexual exploitation, minor girls)",
-        "nl": "schattingen Rapporteur 2010-2015 (seksuele uitbuiting, minderjarige meisjes)",
-    },
-    "rapporteur_2014_2018": {
-        "en": "Rapporteur's estimate 2014-2018 (minors, sexual exploitation)",
-        "nl": "schatting Rapporteur 2014-2018 (minderjarigen, seksuele uitbuiting)",
-    },
-}
-
-
-def data_hash() -> str:
-    """SHA-256 over the bundled files the synthesis reads."""
-    digest = hashlib.sha256()
-    for path in (evidence_path(), data_path("comensha_registrations.csv"), data_path("chat_met_fier.csv")):
-        digest.update(Path(path).read_bytes())
-    return digest.hexdigest()
-
-
-def interval_text(median: float, lower: float, upper: float, lang: str, fmt=fmt_count) -> str:
-    sep = " tot " if lang == "nl" else " to "
-    return f"{fmt(median, lang)} ({fmt(lower, lang)}{sep}{fmt(upper, lang)})"
 
 
 def _row(table: pd.DataFrame, population: str, year: int, quantity: str = "N") -> pd.Series:
@@ -90,52 +66,6 @@ def headline(table: pd.DataFrame, year: int, figures: pd.DataFrame, lang: str) -
     if np.isfinite(reg):
         text += f" CoMensha registered {fmt_count(reg)} Dutch victims that year."
     return text
-
-
-def quotable_comparison(ds: xr.Dataset, figures: pd.DataFrame) -> Comparison | None:
-    """The register's change of Dutch victims between its first and last known year, set against
-    the estimate's change over the same two years (None with fewer than two register counts)."""
-    known = figures.dropna(subset=["register_dutch"])
-    if len(known) < 2:
-        return None
-    first, last = known.iloc[0], known.iloc[-1]
-    period = Period(int(first[YEAR]), int(last[YEAR]))
-    ch = change_summary(ds, period.start, period.end)
-    return Comparison(
-        RegisterChange("Dutch victims", period, float(first["register_dutch"]), float(last["register_dutch"])),
-        EstimateChange("Dutch victims", period, ch["median"], ch["lower"], ch["upper"], ch["p_fell"]),
-    )
-
-
-def quotable_sentence(c: Comparison | None, lang: str) -> str:
-    """The quotable sentence of a :func:`quotable_comparison`, as both reports print it."""
-    if c is None:
-        return ""
-    y0, y1 = c.register.period.start, c.register.period.end
-    reg_start, reg_end, est = c.register.count_start, c.register.count_end, c.estimate
-
-    def pct(x):
-        return f"{100 * x:+.0f}%".replace("+-", "-")
-
-    if lang == "nl":
-        return (
-            f"Van {y0} tot {y1} daalde het aantal geregistreerde Nederlandse slachtoffers met "
-            f"{pct(c.register.change)} ({fmt_count(reg_start, 'nl')} naar {fmt_count(reg_end, 'nl')}); "
-            f"het geschatte aantal Nederlandse slachtoffers veranderde in dezelfde jaren met {pct(est.median)} "
-            f"({PCT}%-interval {pct(est.lower)} tot {pct(est.upper)}); kans dat het daalde: "
-            f"{100 * est.p_fell:.0f}%."
-        ).replace(".0%", "%")
-    return (
-        f"From {y0} to {y1} registered Dutch victims changed by {pct(c.register.change)} "
-        f"({fmt_count(reg_start)} to {fmt_count(reg_end)}); over the same years "
-        f"the estimated number of Dutch victims changed by {pct(est.median)} ({PCT}% interval "
-        f"{pct(est.lower)} to {pct(est.upper)}); chance that it fell: {100 * est.p_fell:.0f}%."
-    )
-
-
-def quotable(ds: xr.Dataset, figures: pd.DataFrame, lang: str) -> str:
-    """Register change and estimated change over the same two years and the same population."""
-    return quotable_sentence(quotable_comparison(ds, figures), lang)
 
 
 def year_markdown(table: pd.DataFrame, lang: str) -> str:
@@ -173,29 +103,9 @@ def contributions_markdown(contrib: pd.DataFrame, year: int, lang: str) -> str:
         label = variant_label(variant, lang)
         lines.append(
             f"| {label} | {interval_text(v['median'], v['lower'], v['upper'], lang)} | "
-            f"{interval_text(m['median'], m['lower'], m['upper'], lang)} | {_num(v['ratio'], lang)} |"
+            f"{interval_text(m['median'], m['lower'], m['upper'], lang)} | {fmt_decimal(v['ratio'], lang)} |"
         )
     return "\n".join(lines)
-
-
-def _num(x: float, lang: str, digits: int = 1) -> str:
-    text = f"{x:.{digits}f}"
-    return text.replace(".", ",") if lang == "nl" else text
-
-
-def variant_label(variant: str, lang: str) -> str:
-    if variant == "all evidence":
-        return "alle bronnen" if lang == "nl" else variant
-    if variant.startswith("without "):
-        group = variant.removeprefix("without ")
-        name = GROUP_NAMES.get(group, {}).get(lang, group)
-        if group == "published estimates" or "+" in group:
-            name = "gepubliceerde schattingen" if lang == "nl" else "published estimates"
-        return f"zonder {name}" if lang == "nl" else f"without {name}"
-    if variant.startswith("published estimates x "):
-        factor = variant.removeprefix("published estimates x ")
-        return f"gepubliceerde schattingen x {factor.replace('.', ',')}" if lang == "nl" else variant
-    return variant
 
 
 def conflicts_markdown(conflicts: pd.DataFrame, lang: str) -> str:
@@ -211,7 +121,7 @@ def conflicts_markdown(conflicts: pd.DataFrame, lang: str) -> str:
         flag = sub["flagged"].iloc[0]
         yes, no = ("ja", "nee") if lang == "nl" else ("yes", "no")
         lines.append(
-            f"| {GROUP_NAMES.get(group, {}).get(lang, group)} | {_num(p, lang) if p >= 0.1 else f'{p:.3f}'} "
+            f"| {GROUP_NAMES.get(group, {}).get(lang, group)} | {fmt_decimal(p, lang) if p >= 0.1 else f'{p:.3f}'} "
             f"| {yes if flag else no} |"
         )
     return "\n".join(lines)
@@ -246,7 +156,7 @@ def report_text(cfg, table, contrib, conflicts, diag, ds, figures, fit_info, lan
         year_markdown(table, lang),
         "",
     ]
-    ratio_text = ", ".join(f"{y}: {_num(r, lang)}" for y, r in ratios.items())
+    ratio_text = ", ".join(f"{y}: {fmt_decimal(r, lang)}" for y, r in ratios.items())
     out += [
         (
             "Width: upper end / lower end of the interval for Dutch victims: "
@@ -314,104 +224,6 @@ def report_text(cfg, table, contrib, conflicts, diag, ds, figures, fit_info, lan
     return "\n".join(out) + "\n"
 
 
-def theta_interval(ds: xr.Dataset) -> np.ndarray | None:
-    """Posterior median and interval of theta, the chat-register dependence (None without it)."""
-    if "theta" not in ds:
-        return None
-    lo, hi = interval_quantiles()
-    return np.quantile(ds["theta"].values.ravel(), [0.5, lo, hi])
-
-
-def assumptions(tq: np.ndarray | None, lang: str) -> list[str]:
-    """What the synthesis assumes, one sentence each (the markdown report's bullets and the HTML
-    report's list); ``tq`` from :func:`theta_interval` (its sentence is left out when None)."""
-    if lang == "en":
-        theta = (
-            None
-            if tq is None
-            else f"Dependence between chat and register (log odds ratio theta): prior from the linked 2010-2015 "
-            f"table, posterior median {tq[0]:.2f} ({PCT}% interval {tq[1]:.2f} to {tq[2]:.2f})."
-        )
-        items = [
-            "The chat reaches victims of sexual exploitation (over 90% of its victims); victims of other forms are "
-            "counted by the register only.",
-            "Numbers of victims and the register's coverage change smoothly from year to year (random walks); "
-            "evidence from one year informs its neighbours with growing uncertainty.",
-            theta,
-            "'Known to police or care' is not 'registered': a registered chat user says so with chance s, "
-            "an unregistered one with chance f.",
-            "The Rapporteur's estimates are taken as measurements with error and a shared bias, never as truth.",
-        ]
-    else:
-        theta = (
-            None
-            if tq is None
-            else f"Samenhang tussen chat en registratie (log-odds-ratio theta): prior uit de gekoppelde tabel "
-            f"2010-2015, posterior mediaan {_num(tq[0], 'nl', 2)} ({PCT}%-interval {_num(tq[1], 'nl', 2)} tot "
-            f"{_num(tq[2], 'nl', 2)})."
-        )
-        items = [
-            "De chat bereikt slachtoffers van seksuele uitbuiting (ruim 90% van de slachtoffers in de chat); "
-            "slachtoffers van andere vormen worden alleen door de registratie geteld.",
-            "Aantallen slachtoffers en de dekking van de registratie veranderen geleidelijk van jaar tot jaar; "
-            "gegevens over één jaar zeggen iets over de jaren ernaast, met groeiende onzekerheid.",
-            theta,
-            "'Bekend bij politie of hulpverlening' is niet hetzelfde als 'geregistreerd'.",
-            "De schattingen van de Rapporteur tellen als metingen met een foutmarge en een gedeelde "
-            "vertekening, nooit als de waarheid.",
-        ]
-    return [item for item in items if item is not None]
-
-
-def coverage_numbers(ds: xr.Dataset, conflicts: pd.DataFrame) -> tuple[list, float] | None:
-    """Registered share of minors in sexual exploitation, 2010-2015 and 2018 (median, interval
-    each), and the left-out predictive p-value of the Rapporteur's 11% figure."""
-    if "register_coverage_sexual" not in ds:
-        return None
-    cov = ds["register_coverage_sexual"].sel(age="minor")
-    years = [int(y) for y in cov["model_year"].values]
-    lo, hi = interval_quantiles()
-
-    def q(sel):
-        values = sel.values.reshape(-1, sel.shape[-1]).mean(axis=-1) if sel.ndim > 2 else sel.values
-        return np.quantile(values, [0.5, lo, hi])
-
-    parts = []
-    if 2010 in years and 2015 in years:
-        parts.append(("2010-2015", q(cov.sel(model_year=list(range(2010, 2016))))))
-    if 2018 in years:
-        parts.append(("2018", q(cov.sel(model_year=2018))))
-    if len(parts) < 2:
-        return None
-    p_value = np.nan
-    if len(conflicts) and "row" in conflicts and (conflicts["row"] == "reg_girls_2010_2015").any():
-        p_value = float(conflicts.loc[conflicts["row"] == "reg_girls_2010_2015", "p_value"].iloc[0])
-    return parts, p_value
-
-
-def coverage_text(numbers: tuple[list, float] | None, lang: str) -> str:
-    """How the model reads '11% of minors registered (2010-2015)' against '2-3% (2018)'."""
-    if numbers is None:
-        return ""
-    parts, p_value = numbers
-    text = {
-        "en": (
-            "Share of minors in sexual exploitation on the register (not via the chat): "
-            + ", ".join(f"{period} {interval_text(*v, 'en', fmt_share)}" for period, v in parts)
-            + ". The model reads the Rapporteur's '11% registered' (2010-2015) against '2-3%' (2018) as a "
-            f"fall in coverage; left out, the 11% figure has a predictive p-value of {p_value:.2f}."
-        ),
-        "nl": (
-            "Aandeel minderjarigen in seksuele uitbuiting dat geregistreerd is (niet via de chat): "
-            + ", ".join(f"{period} {interval_text(*v, 'nl', fmt_share)}" for period, v in parts)
-            + ". Het model leest de '11% geregistreerd' (2010-2015) van de Rapporteur tegenover '2-3%' "
-            f"(2018) als een daling van de dekking; weggelaten heeft het cijfer van 11% een voorspellende "
-            f"p-waarde van {_num(p_value, 'nl', 2)}."
-        ),
-    }
-    return text[lang]
-
-
 def coverage_sentence(ds: xr.Dataset, conflicts: pd.DataFrame, lang: str) -> str:
     """The coverage sentence as a markdown bullet ('' when the posterior lacks coverage)."""
     text = coverage_text(coverage_numbers(ds, conflicts), lang)
@@ -419,7 +231,7 @@ def coverage_sentence(ds: xr.Dataset, conflicts: pd.DataFrame, lang: str) -> str
 
 
 def fit_warnings(diag: pd.DataFrame, fit_info: dict) -> list[str]:
-    from ...core.constants import ESS_MIN, RHAT_MAX
+    from ..core.constants import ESS_MIN, RHAT_MAX
 
     out = []
     if len(diag) and diag["rhat"].max() > RHAT_MAX:
@@ -431,27 +243,16 @@ def fit_warnings(diag: pd.DataFrame, fit_info: dict) -> list[str]:
     return out
 
 
-def write_results(
-    target: Path,
-    force: bool,
-    cfg,
-    config_path: Path,
-    prep,
-    ds,
-    table,
-    contrib,
-    conflicts,
-    diag,
-    bounds,
-    figures,
-    result,
-    fit_info,
-) -> None:
+def write_results(run: SynthesisRun, target: Path, force: bool) -> None:
+    """The results folder of a :func:`~hiddenvictims.studies.netherlands.synthesis_run.fit_synthesis`
+    run, written atomically: posterior, tables, manifest, reports (markdown and HTML)."""
     import arviz as az
 
+    cfg, prep, ds, result, fit_info, figures = run.cfg, run.prep, run.ds, run.result, run.fit_info, run.figures
+    table, contrib, conflicts, diag, bounds = run.table, run.contributions, run.conflicts, run.diagnostics, run.bounds
     config_record = {
         "run": cfg.model_dump(mode="json"),
-        "config_file": str(config_path),
+        "config_file": str(run.config_path),
         "theta_prior": {"mean": prep.data.theta_mu, "sd": prep.data.theta_sd, **prep.theta_source},
     }
     manifest = {
@@ -485,7 +286,7 @@ def write_results(
         if len(conflicts)
         else [],
     }
-    from ...report.html import write_reports
+    from .html import write_reports
 
     def name(group: str) -> str:
         return GROUP_NAMES.get(group, {}).get("en", group)
@@ -527,9 +328,12 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return [{k: clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
-def print_summary(console, cfg, table, contrib, conflicts, diag, fit_info) -> None:
+def print_summary(console, run: SynthesisRun) -> None:
+    """Terminal tables of a synthesis run: N per year, what each source contributes, conflicts
+    and fit warnings."""
     from rich.table import Table
 
+    cfg, table, contrib, conflicts = run.cfg, run.table, run.contributions, run.conflicts
     years = list(cfg.years)
     grid = Table(title=f"{cfg.name}: median ({PCT}% interval)")
     grid.add_column("year")
@@ -559,5 +363,5 @@ def print_summary(console, cfg, table, contrib, conflicts, diag, fit_info) -> No
     console.print(src)
     if len(conflicts) and conflicts["flagged"].any():
         console.print("conflict: " + ", ".join(sorted(conflicts[conflicts["flagged"]]["group"].unique())))
-    for w in fit_warnings(diag, fit_info):
+    for w in fit_warnings(run.diagnostics, run.fit_info):
         console.print(f"[yellow]warning:[/] {w}")
