@@ -335,3 +335,23 @@ def test_synthesis_refit_rows_keep_small_counts_suppressed(tmp_path):
     text = visible_text(render_report(folder, "en"))
     half = MESSAGES["en"]["contrib_scaled_half"]
     assert f"{half} <5 (<5 to 2,500)" in text
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_synthesis_quotable_sentence_fits_a_rise_as_well_as_a_fall(lang):
+    """The sentence names the register's change with its sign, never a verb that presumes one."""
+    from hiddenvictims.report.sentences import Comparison, EstimateChange, Period, RegisterChange
+    from hiddenvictims.report.synthesis_text import quotable_sentence
+
+    period = Period(2019, 2020)
+    rise = Comparison(
+        RegisterChange("Dutch victims", period, 155.0, 186.0),
+        EstimateChange("Dutch victims", period, 0.1, -0.1, 0.3, 0.2),
+    )
+    sentence = quotable_sentence(rise, lang)
+    assert "+20%" in sentence and "+10%" in sentence
+    if lang == "nl":
+        assert "Van 2019 tot 2020 veranderde het aantal geregistreerde" in sentence
+        assert "daalde het aantal" not in sentence and "(155 naar 186)" in sentence
+    else:
+        assert "registered Dutch victims changed by +20% (155 to 186)" in sentence

@@ -35,10 +35,11 @@ COST: dict[str, tuple[float, float]] = {
 }
 SECONDS_PER_CELL_DRAW_STRATUM = 1e-6
 #: The evidence synthesis (JAX, all chains vectorised in one program, so not per core): start
-#: = one XLA compile (about 12 s; a run with a warm compilation cache needs 1 to 2 s), and about
-#: 1.1 ms per chain-iteration at target_accept 0.97 (main fit of ``make run``: 8 x 6,000
-#: iterations in 61 s with a warm cache; a check fit of 8 x 350 in 3 to 6 s; quiet 2-core machine).
-SYNTHESIS_COST = (12.0, 1.1e-3)
+#: = one XLA compile (about 20 s on a first run; a warm compilation cache needs 1 to 2 s), and
+#: about 0.7 ms per chain-iteration at target_accept 0.97 (main fit of ``make run``: 8 x 6,000
+#: iterations in 33 to 37 s after compiling; the nine check fits of 8 x 350 in 15 s; quiet
+#: 2-core machine). The rule predicts 99 s for ``make run``; a first run took 87 to 93 s.
+SYNTHESIS_COST = (20.0, 0.7e-3)
 #: Tables, idata, reports in two languages and their charts, after the fits of the synthesis.
 SYNTHESIS_WRITE_SECONDS = 8.0
 

@@ -759,7 +759,9 @@ def report_context(folder: Folder, lang: str) -> dict[str, Any]:
     )
     obs = observed_counts(folder)
     run = (folder.manifest.get("config") or {}).get("run")
-    title = summary.get("scenario") or (run.get("name") if isinstance(run, dict) else None)
+    run = run if isinstance(run, dict) else {}
+    # A scenario's title is its own (summary["scenario"]); a run config may carry a Dutch one.
+    title = summary.get("scenario") or (lang == "nl" and run.get("title_nl")) or run.get("name")
     ctx: dict[str, Any] = dict.fromkeys(
         (
             "headline",

@@ -85,7 +85,7 @@ def quotable_sentence(c: Comparison | None, lang: str) -> str:
 
     if lang == "nl":
         return (
-            f"Van {y0} tot {y1} daalde het aantal geregistreerde Nederlandse slachtoffers met "
+            f"Van {y0} tot {y1} veranderde het aantal geregistreerde Nederlandse slachtoffers met "
             f"{pct(c.register.change)} ({fmt_count(reg_start, 'nl')} naar {fmt_count(reg_end, 'nl')}); "
             f"het geschatte aantal Nederlandse slachtoffers veranderde in dezelfde jaren met {pct(est.median)} "
             f"({PCT}%-interval {pct(est.lower)} tot {pct(est.upper)}); kans dat het daalde: "

@@ -69,6 +69,7 @@ class SynthesisConfig(Strict):
 
     kind: Literal["netherlands-synthesis"]
     name: str
+    title_nl: str | None = Field(None, description="the Dutch report's title (default: name)")
     description: str = ""
     years: list[int] = Field(default_factory=lambda: [2019, 2020, 2021], min_length=1)
     model: SynthesisSpec = Field(default_factory=SynthesisSpec)
