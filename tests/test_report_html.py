@@ -355,3 +355,20 @@ def test_synthesis_quotable_sentence_fits_a_rise_as_well_as_a_fall(lang):
         assert "daalde het aantal" not in sentence and "(155 naar 186)" in sentence
     else:
         assert "registered Dutch victims changed by +20% (155 to 186)" in sentence
+
+
+def test_synthesis_dutch_report_has_dutch_title_and_source_descriptions(synthesis):
+    """Every label translated: the Dutch report's title and the evidence rows' descriptions are
+    Dutch (from the run config's title_nl and the bundled translations), the English ones absent."""
+    from hiddenvictims.studies.netherlands.evidence import load_evidence, notes_nl
+
+    folder, html = synthesis
+    nl, en = visible_text(html["nl"]), visible_text(html["en"])
+    assert "Nederland: Nederlandse slachtoffers en Nederlandse minderjarige slachtoffers" in nl
+    assert "Netherlands: Dutch victims" not in nl and "Netherlands: Dutch victims" in en
+    notes = notes_nl()
+    evidence = load_evidence()
+    assert set(notes) == set(evidence["id"]), "every evidence row needs its Dutch note"
+    assert notes["reg_sexual_minor_2018"] in nl and "van de 132: minderjarigen" in nl
+    for english in evidence["note"]:
+        assert english not in nl

@@ -506,7 +506,7 @@ def _sources(folder: Folder, lang: str, population: str | None, year: int | None
         out["rows"] = [
             {
                 "id": str(r.get("id", "")),
-                "description": str(r.get("description", "")),
+                "description": str((lang == "nl" and r.get("description_nl")) or r.get("description", "")),
                 "provenance": str(r.get("provenance", "")),
             }
             for r in sources.astype(object).fillna("").to_dict(orient="records")  # numeric columns too

@@ -17,6 +17,7 @@ import xarray as xr
 from ..core.config import config_hash
 from ..core.constants import INTERVAL_PROB
 from ..core.results import atomic_dir, versions, write_json
+from ..studies.netherlands.evidence import notes_nl
 from ..studies.netherlands.pipeline import mc_error_summary
 from ..studies.netherlands.synthesis_fit import data_hash
 from .formats import fmt_count, fmt_decimal, fmt_share, interval_text
@@ -292,7 +293,11 @@ def write_results(run: SynthesisRun, target: Path, force: bool) -> None:
         return GROUP_NAMES.get(group, {}).get("en", group)
 
     left_out = contrib[contrib["variant"].str.startswith("without ")]
-    sources = prep.evidence.assign(description=prep.evidence["note"], provenance=prep.evidence["source"])
+    sources = prep.evidence.assign(
+        description=prep.evidence["note"],
+        description_nl=prep.evidence["id"].map(notes_nl()).fillna(prep.evidence["note"]),
+        provenance=prep.evidence["source"],
+    )
     with atomic_dir(target, force=force) as tmp:
         idata.to_netcdf(str(tmp / "idata.nc"), engine="h5netcdf")
         table.to_csv(tmp / "per_year.csv", index=False)

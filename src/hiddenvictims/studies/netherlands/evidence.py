@@ -22,6 +22,9 @@ import pandas as pd
 from ...core.errors import InputError
 
 EVIDENCE_FILE = "evidence.csv"
+#: Dutch wording of each row's note, for the Dutch report (kept apart from the evidence so that
+#: a translation never changes the data's hash).
+NOTES_NL_FILE = "evidence_notes_nl.csv"
 KINDS = ("count", "estimate", "upper_bound", "known")
 QUANTITIES = ("N", "registered", "chat", "both")
 FORMS = ("sexual", "other")
@@ -45,6 +48,13 @@ REQUIRED = (
 def evidence_path() -> Path:
     """Path of the bundled evidence table."""
     return Path(str(resources.files("hiddenvictims.data") / "netherlands" / EVIDENCE_FILE))
+
+
+def notes_nl() -> dict[str, str]:
+    """{evidence row id: its note in Dutch} from the bundled translations."""
+    path = resources.files("hiddenvictims.data") / "netherlands" / NOTES_NL_FILE
+    frame = pd.read_csv(str(path), dtype=str, keep_default_na=False)
+    return dict(zip(frame["id"], frame["note_nl"], strict=True))
 
 
 def load_evidence(path: str | Path | None = None) -> pd.DataFrame:
