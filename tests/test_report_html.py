@@ -372,3 +372,20 @@ def test_synthesis_dutch_report_has_dutch_title_and_source_descriptions(synthesi
     assert notes["reg_sexual_minor_2018"] in nl and "van de 132: minderjarigen" in nl
     for english in evidence["note"]:
         assert english not in nl
+
+
+def test_synthesis_chart_shows_the_register_and_chat_counts_on_a_log_axis(synthesis):
+    """The published counts (data_used.csv) are dots on the first chart; the register's 155 is
+    40 times below the upper end, so the axis is logarithmic and every dot stays visible; the
+    publication copy carries them, and the one quotable sentence is not repeated lower down."""
+    from hiddenvictims.report.html import write_publication
+
+    folder, html = synthesis
+    for lang in ("en", "nl"):
+        svg = html[lang][html[lang].index("<svg") : html[lang].index("</svg>")]
+        assert MESSAGES[lang]["series_registered"] in svg and MESSAGES[lang]["series_chat"] in svg
+        assert MESSAGES[lang]["axis_people_log"] in svg
+        assert MESSAGES[lang]["quotable_title"] not in html[lang]
+    observed = pd.read_csv(write_publication(folder) / "observed.csv")
+    registered = observed[(observed["series"] == "registered") & (observed["population"] == "Dutch victims")]
+    assert registered.set_index("year")["count"].astype(int).to_dict() == {2019: 244, 2020: 155}

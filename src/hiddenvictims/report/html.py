@@ -821,6 +821,8 @@ def report_context(folder: Folder, lang: str) -> dict[str, Any]:
     if folder.is_synthesis:
         statements = _synthesis_statements(folder, lang)
         ctx["quotable"] = statements["quotable"]
+        # the same comparison, already on the first screen: quoted once, in one wording
+        ctx["sentences"] = []
         ctx["assumptions"] = statements["assumptions"]
         if ctx["sources"] is not None:
             ctx["sources"]["coverage"] = statements["coverage"]

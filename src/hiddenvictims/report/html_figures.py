@@ -14,7 +14,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from .messages import fmt_int, label, t
 
@@ -45,6 +45,11 @@ def to_svg(fig: Figure) -> str:
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
     text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", text, count=1)
     return text.replace("<svg", '<svg role="img" class="figure"', 1)
+
+
+#: Largest ratio of the highest interval end to the smallest observed count shown on a linear
+#: axis; beyond it the counts would sit on the axis (a register of 155 against an upper end of 6,870).
+LOG_AXIS_SPAN = 20.0
 
 
 def _count_axis(ax, lang: str) -> None:
@@ -94,11 +99,18 @@ def observed_vs_estimated(estimates: pd.DataFrame, observed: pd.DataFrame, popul
     ax.set_xlabel(t("axis_year", lang))
     ax.set_title(label("pop", population, lang), fontsize=11, loc="left")
     _count_axis(ax, lang)
-    # Upper ends far in the tail would flatten every line on a linear axis.
+    # Upper ends far in the tail would flatten every line on a linear axis, and observed counts
+    # far below the estimates would sit on the axis: a log axis shows both.
     est = estimates[estimates["quantity"] == "N"]
-    if len(est) and est["upper"].max() > 10 * est["median"].max():
+    shown = observed.loc[~observed["hidden"], "count"].dropna()
+    shown = shown[shown > 0]
+    span = est["upper"].max() / shown.min() if len(est) and len(shown) else 0.0
+    if len(est) and (est["upper"].max() > 10 * est["median"].max() or span > LOG_AXIS_SPAN):
         ax.set_yscale("log")
+        # ticks at 1, 2 and 5 times a power of ten, written as plain numbers (not 6 x 10^3)
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_int(v, lang)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel(t("axis_people_log", lang))
     else:
         ax.set_ylim(bottom=0)

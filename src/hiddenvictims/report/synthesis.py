@@ -313,6 +313,8 @@ def write_results(run: SynthesisRun, target: Path, force: bool) -> None:
         diag.to_csv(tmp / "diagnostics.csv", index=False)
         bounds.to_csv(tmp / "bounds.csv", index=False)
         sources.to_csv(tmp / "sources.csv", index=False)
+        # the published counts behind the report's chart and its publication copy (publish/)
+        figures.to_csv(tmp / "data_used.csv", index=False)
         write_json(tmp / "summary.json", summary)
         write_json(tmp / "manifest.json", manifest)
         for lang in ("en", "nl"):
