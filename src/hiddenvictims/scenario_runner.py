@@ -511,17 +511,14 @@ def compare(
         name: evaluate(prep, fit_capture(prep, cache), precision=False) for name, prep in zip(names, preps, strict=True)
     }
     summaries = {name: r.summary for name, r in results.items()}
-    long = pd.concat([s.assign(scenario=name) for name, s in summaries.items()], ignore_index=True)
-    long = long[["scenario", *[c for c in long.columns if c != "scenario"]]]
+    long = report.compare_long(summaries)
     first = preps[0]
     with atomic_dir(target, force=force) as tmp:
         long.to_csv(tmp / "compare.csv", index=False)
         write_json(
             tmp / "compare.json",
             {
-                "scenarios": names,
-                "config_files": [str(p.path) for p in preps],
-                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
+                **report.compare_header(names, preps),
                 "fits_shared": len({p.fit_key() for p in preps}) == 1,
                 "rows": _rows(long),
                 "notes": notes_for(first.cfg),

@@ -17,7 +17,7 @@ from ..core.constants import INTERVAL_PROB
 from ..core.results import atomic_dir, versions, write_json
 from ..scenarios.people import CHANGE_NAMES, OUTCOMES, SAMPLE
 from ..scenarios.vulnerable import LABELS as GROUP_LABELS
-from .scenarios import fmt_number
+from .scenarios import compare_header, compare_long, fmt_number
 
 PCT = int(round(100 * INTERVAL_PROB))
 
@@ -581,17 +581,14 @@ def write_people_compare(results: dict, baselines, preps, target: Path, force: b
     from ..scenarios.people_run import manifest
 
     names = list(results)
-    long = pd.concat([r.summary.assign(scenario=n) for n, r in results.items()], ignore_index=True)
-    long = long[["scenario", *[c for c in long.columns if c != "scenario"]]]
+    long = compare_long({n: r.summary for n, r in results.items()})
     first = preps[0]
     with atomic_dir(target, force=force) as tmp:
         long.to_csv(tmp / "compare.csv", index=False)
         write_json(
             tmp / "compare.json",
             {
-                "scenarios": list(names),
-                "config_files": [str(p.path) for p in preps],
-                "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
+                **compare_header(names, preps),
                 "baselines": [{"reused": b.reused, "where": b.where, "reason": b.reason} for b in baselines],
             },
         )

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..core.constants import INTERVAL_PERCENT
+from ..core.constants import INTERVAL_PERCENT, INTERVAL_PROB
 from ..scenarios.forward import TOTAL
 
 LANGUAGES = ("en", "nl")
@@ -263,3 +263,19 @@ def sweep_highlights(ds: xr.Dataset, quantities: Sequence[str]) -> pd.DataFrame:
             row[q] = fmt_interval(float(c.sel(stat="median")), float(c.sel(stat="lower")), float(c.sel(stat="upper")))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def compare_long(summaries: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The summaries of several scenarios in one long table, the scenario's name first
+    (``compare.csv`` of ``scenario compare``, whichever engine ran them)."""
+    long = pd.concat([s.assign(scenario=name) for name, s in summaries.items()], ignore_index=True)
+    return long[["scenario", *[c for c in long.columns if c != "scenario"]]]
+
+
+def compare_header(names: Sequence[str], preps: Sequence) -> dict:
+    """What every ``compare.json`` starts with: the scenarios, their config files, the interval."""
+    return {
+        "scenarios": list(names),
+        "config_files": [str(p.path) for p in preps],
+        "interval": {"kind": "equal-tailed", "prob": INTERVAL_PROB},
+    }
