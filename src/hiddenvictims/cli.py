@@ -43,13 +43,12 @@ def _options(
     import logging
 
     from .core import gate, progress
-    from .core.results import release_all
 
     progress.configure("off" if quiet else "auto")
     # Back to silent when the command ends: the API (and tests calling the CLI in-process) stay quiet.
     ctx.call_on_close(lambda: progress.configure("off"))
     # A command that stops early (bad input, Ctrl-C) gives up its claim on its results folder.
-    ctx.call_on_close(release_all)
+    ctx.call_on_close(_release_claims)
     gate.reset()
 
     # Without importing PyMC (seconds; --dry-run must not pay them): PyMC's import sets its
@@ -435,8 +434,6 @@ def run_cli(args: list[str] | None = None) -> int:
     results folder is written atomically and its claim released), anything else is our fault:
     exit 1 with a hint to report it, the traceback only with --verbose.
     """
-    from .core.results import release_all
-
     try:  # recent typer vendors click; older versions use click itself
         from typer._click.exceptions import ClickException
     except ImportError:
@@ -484,7 +481,15 @@ def run_cli(args: list[str] | None = None) -> int:
         )
         return EXIT_BUG
     finally:
-        release_all()
+        _release_claims()
+
+
+def _release_claims() -> None:
+    """Give up this process' claims on results folders. Only a command that imported the results
+    writer can hold one; importing it here would load NumPy for nothing (a third of --help's time)."""
+    results = sys.modules.get(f"{__package__}.core.results")
+    if results is not None:
+        results.release_all()
 
 
 def _sigterm(signum, frame) -> None:  # noqa: ARG001
