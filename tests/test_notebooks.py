@@ -1,5 +1,7 @@
 """The notebooks in notebooks/ run top to bottom (reduced draws through HV_NOTEBOOK_DRAWS), so
-they cannot rot. The Dutch one fits the evidence synthesis with 4 chains x 200 draws after the full warm-up."""
+they cannot rot. The Dutch one fits the evidence synthesis with 4 chains x 200 draws after the
+full warm-up and its nine check fits (about 1 min): slow marker, to keep the default suite under
+10 minutes on 2 cores (it took 480 to 604 s with this notebook in it)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CASES = [
     ("benchmark-compare", 200),
     ("scenario-sweep", 200),
-    ("dutch-case", 200),
+    pytest.param("dutch-case", 200, marks=pytest.mark.slow),
 ]
 
 
