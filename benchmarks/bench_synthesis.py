@@ -37,10 +37,10 @@ OUT = RESULTS / "synthesis.json"
 CFG = load_config(ROOT / "scenarios" / "netherlands-baseline.toml")
 
 
-def min_ess(prep, position) -> float:
+def min_ess(draws: dict) -> float:
+    """Smallest bulk or tail ESS over populations and years of :func:`expected_n`'s draws."""
     import arviz as az
 
-    draws = expected_n(prep, position, prep.data, tuple(CFG.years))
     return min(
         min(float(az.ess(v[..., j], method="bulk")), float(az.ess(v[..., j], method="tail")))
         for v in draws.values()
@@ -71,7 +71,8 @@ def main(seeds: list[int]) -> None:
             start = time.perf_counter()
             result = run(data, seed)
             wall = time.perf_counter() - start
-            ess = min_ess(prep, result.position)
+            draws = expected_n(prep, result.position, prep.data, tuple(CFG.years))
+            ess = min_ess(draws)
             row = {
                 "kernel": "pooled" if pooled else "per-chain",
                 "seed": seed,
@@ -82,7 +83,7 @@ def main(seeds: list[int]) -> None:
                 "ess_N_per_s": round(ess / wall, 1),
                 "divergences": int(result.diverging.sum()),
                 "median_N_dutch_victims_2020": float(
-                    np.median(expected_n(prep, result.position, prep.data, (2020,))["Dutch victims"])
+                    np.median(draws["Dutch victims"][..., list(CFG.years).index(2020)])
                 ),
             }
             rows.append(row)

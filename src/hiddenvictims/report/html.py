@@ -808,7 +808,10 @@ def report_context(folder: Folder, lang: str) -> dict[str, Any]:
             "caption": t("chart_caption", lang, threshold=threshold),
             "svg": Markup(figs.observed_vs_estimated(est[keep], observed, population, lang)),
         }
-        ctx["sentences"] = [sentence_text(c, lang) for c in quotable_comparisons(folder, obs)]
+        # the synthesis quotes its one comparison on the first screen instead (ctx["quotable"])
+        ctx["sentences"] = (
+            [] if folder.is_synthesis else [sentence_text(c, lang) for c in quotable_comparisons(folder, obs)]
+        )
         ctx["estimates"] = _estimate_rows(folder, threshold, lang)
     elif kind == "scenario":
         ctx["headline"] = _headline_scenario(folder, threshold, lang)
@@ -821,8 +824,6 @@ def report_context(folder: Folder, lang: str) -> dict[str, Any]:
     if folder.is_synthesis:
         statements = _synthesis_statements(folder, lang)
         ctx["quotable"] = statements["quotable"]
-        # the same comparison, already on the first screen: quoted once, in one wording
-        ctx["sentences"] = []
         ctx["assumptions"] = statements["assumptions"]
         if ctx["sources"] is not None:
             ctx["sources"]["coverage"] = statements["coverage"]
