@@ -278,6 +278,8 @@ def _tempering_stratum(table, spec, settings, data, seed):
         {
             "acceptance_rate": (("chain", "draw"), res.accept),
             "diverging": (("chain", "draw"), res.diverging),
+            "diverging_first": (("chain", "draw"), res.diverging_first),
+            "retry_accepted": (("chain", "draw"), res.retry_accepted),
             "n_steps": (("chain", "draw"), res.n_leapfrog),
         },
         coords={"chain": np.arange(chains), "draw": np.arange(draws)},
@@ -288,7 +290,19 @@ def _tempering_stratum(table, spec, settings, data, seed):
             "step_size": res.step_size.tolist(),
         },
     )
-    return eta, log_s, stats, [swap_note(res.betas, res.swap_rate)]
+    return eta, log_s, stats, [swap_note(res.betas, res.swap_rate), retry_note(res, ts.retry_factor)]
+
+
+def retry_note(res, factor: int) -> str:
+    """Plain words on the moves retried with a smaller step (see ``tempering.hmc_move``)."""
+    first, left = int(res.diverging_first.sum()), int(res.diverging.sum())
+    if first == 0:
+        return "No HMC move diverged."
+    return (
+        f"{first} of {res.diverging.size:,} HMC moves diverged at the adapted step size and were "
+        f"retried with a {factor}x smaller step (delayed rejection): {int(res.retry_accepted.sum())} "
+        f"retries accepted, {left} diverged again."
+    )
 
 
 def swap_note(betas: np.ndarray, swap_rate: np.ndarray) -> str:

@@ -58,6 +58,8 @@ class TemperingSettings:
     trajectory: float = 2.0
     max_leapfrog: int = 128
     target_accept: float = 0.85
+    #: A diverging HMC move is retried once with the step divided by this (1: no retry).
+    retry_factor: int = 4
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,9 @@ class TemperingResult:
 
     draws: np.ndarray  # (chain, draw, D)
     accept: np.ndarray  # (chain, draw) Metropolis acceptance probability of the HMC move
-    diverging: np.ndarray  # (chain, draw) bool
+    diverging: np.ndarray  # (chain, draw) bool: the move diverged, its retry too
+    diverging_first: np.ndarray  # (chain, draw) bool: the first attempt diverged (then retried)
+    retry_accepted: np.ndarray  # (chain, draw) bool: the retry after a divergence was accepted
     n_leapfrog: np.ndarray  # (chain, draw)
     swap_rate: np.ndarray  # (temperature - 1,) over the kept iterations
     betas: np.ndarray  # (temperature,)
@@ -116,6 +120,33 @@ def ladder(settings: TemperingSettings) -> np.ndarray:
     return settings.min_beta ** (np.arange(t) / (t - 1))
 
 
+def _integrate(logdens: LogDensity, x, mom, state, eps, n_leap, scale, beta):
+    """Leapfrog each row of ``x`` for its own ``n_leap`` steps of size ``eps``.
+
+    Returns (position, momentum, (loglik, logprior, grad)) at the end of each trajectory.
+    """
+    ll, lp, g = state
+    integrate = getattr(logdens, "leapfrog", None)
+    if integrate is not None:  # a compiled integrator (same arithmetic, no Python per step)
+        xn, pn, lln, lpn, gn = integrate(x, mom, g, eps, n_leap, scale**2, beta)
+        return xn, pn, (lln, lpn, gn)
+    xn, pn = x.copy(), mom + 0.5 * eps[:, None] * g
+    lln, lpn, gn = ll.copy(), lp.copy(), g.copy()
+    for i in range(int(n_leap.max())):
+        rows = np.flatnonzero(n_leap > i)
+        e = eps[rows, None]
+        xn[rows] += e * scale[rows] ** 2 * pn[rows]
+        lln[rows], lpn[rows], gn[rows] = logdens(xn[rows], beta[rows])
+        last = (n_leap[rows] - 1 == i)[:, None]
+        pn[rows] += np.where(last, 0.5 * e, e) * gn[rows]
+    return xn, pn, (lln, lpn, gn)
+
+
+def _energy(state, mom, beta, scale) -> np.ndarray:
+    ll, lp, _ = state
+    return -(lp + beta * ll) + 0.5 * ((mom * scale) ** 2).sum(axis=1)
+
+
 def hmc_move(
     logdens: LogDensity,
     x: np.ndarray,
@@ -126,42 +157,73 @@ def hmc_move(
     settings: TemperingSettings,
     rng: np.random.Generator,
 ):
-    """One HMC transition for every row of ``x`` at once.
+    """One HMC transition for every row of ``x`` at once, with a delayed-rejection retry.
 
     ``scale`` (P, D): the standard deviations that define the diagonal mass matrix
     (M^-1 = scale^2); ``step`` (P,). Each row integrates for about ``settings.trajectory``
     (in units of ``scale``, jittered by a factor U(0.5, 1.5)) with at most
     ``settings.max_leapfrog`` steps: chains with small steps (the cold ones) take more steps,
-    and rows that have finished are not evaluated again. Returns (x, state, acceptance
-    probability, divergent, number of leapfrog steps per row).
+    and rows that have finished are not evaluated again.
+
+    Why the retry: one step size cannot suit every state of a mixture posterior. Where a
+    class holds most people its stick is pinned by the data far more tightly than the
+    spread of that coordinate over the whole run, which sets the mass matrix; there the
+    leapfrog integrator is unstable and the trajectory diverges. A row whose trajectory
+    diverged therefore tries again from the same point and momentum with the step divided
+    by ``settings.retry_factor`` (and that many times more steps: the same length). This is
+    delayed rejection (Modi, Barnett & Carpenter 2023, "Delayed rejection Hamiltonian Monte
+    Carlo for sampling multiscale distributions") with the retry made only after a
+    divergence; detailed balance then accepts the retry's end point with probability
+
+        min(1, exp(H0 - H2) * [the ghost diverges]),
+
+    where the ghost is the first attempt that the end point, its momentum flipped, would
+    have made (both first attempts have acceptance probability exp(-1000), i.e. 0). The
+    move keeps the target invariant, so the draws stay exact; moves that do not diverge
+    cost nothing extra.
+
+    Returns (x, state, first-attempt acceptance probability (what step-size adaptation
+    targets), divergent (the first attempt and the retry both diverged), leapfrog steps per
+    row including retries, first attempt divergent, retry accepted).
     """
-    ll, lp, g = state
     p = len(x)
     eps = step * rng.uniform(0.8, 1.2, size=p)
     n_leap = np.ceil(rng.uniform(0.5, 1.5, size=p) * settings.trajectory / eps)
     n_leap = np.clip(n_leap, 1, settings.max_leapfrog).astype(np.int64)
     mom = rng.standard_normal(x.shape) / scale
-    h0 = -(lp + beta * ll) + 0.5 * ((mom * scale) ** 2).sum(axis=1)
-    integrate = getattr(logdens, "leapfrog", None)
-    if integrate is not None:  # a compiled integrator (same arithmetic, no Python per step)
-        xn, pn, lln, lpn, gn = integrate(x, mom, g, eps, n_leap, scale**2, beta)
-    else:
-        xn, pn = x.copy(), mom + 0.5 * eps[:, None] * g
-        lln, lpn, gn = ll.copy(), lp.copy(), g.copy()
-        for i in range(int(n_leap.max())):
-            rows = np.flatnonzero(n_leap > i)
-            e = eps[rows, None]
-            xn[rows] += e * scale[rows] ** 2 * pn[rows]
-            lln[rows], lpn[rows], gn[rows] = logdens(xn[rows], beta[rows])
-            last = (n_leap[rows] - 1 == i)[:, None]
-            pn[rows] += np.where(last, 0.5 * e, e) * gn[rows]
-    h1 = -(lpn + beta * lln) + 0.5 * ((pn * scale) ** 2).sum(axis=1)
-    log_acc = np.where(np.isfinite(h1), h0 - h1, -np.inf)
-    take = np.log(rng.random(p)) < log_acc
-    x = np.where(take[:, None], xn, x)
-    state = (np.where(take, lln, ll), np.where(take, lpn, lp), np.where(take[:, None], gn, g))
-    divergent = ~(log_acc > -DIVERGENCE_ENERGY)
-    return x, state, np.exp(np.minimum(log_acc, 0.0)), divergent, n_leap
+    h0 = _energy(state, mom, beta, scale)
+    x1, p1, s1 = _integrate(logdens, x, mom, state, eps, n_leap, scale, beta)
+    h1 = _energy(s1, p1, beta, scale)
+    log_a1 = np.where(np.isfinite(h1), h0 - h1, -np.inf)
+    take = np.log(rng.random(p)) < log_a1
+    x_new = np.where(take[:, None], x1, x)
+    s_new = tuple(np.where(take if a.ndim == 1 else take[:, None], a, b) for a, b in zip(s1, state, strict=True))
+    first_divergent = ~(log_a1 > -DIVERGENCE_ENERGY)
+    divergent = first_divergent.copy()
+    steps = n_leap.copy()
+    retried_accepted = np.zeros(p, dtype=bool)
+    r = settings.retry_factor
+    rows = np.flatnonzero(first_divergent)
+    if r > 1 and len(rows):
+        sub = lambda a: a[rows]  # noqa: E731
+        b_r, sc_r, eps_r, n_r = beta[rows], scale[rows], eps[rows], n_leap[rows]
+        x2, p2, s2 = _integrate(logdens, x[rows], mom[rows], tuple(map(sub, state)), eps_r / r, n_r * r, sc_r, b_r)
+        h2 = _energy(s2, p2, b_r, sc_r)
+        # the ghost: the first attempt that the retry's end point would have made
+        _, pg, sg = _integrate(logdens, x2, -p2, s2, eps_r, n_r, sc_r, b_r)
+        hg = _energy(sg, pg, b_r, sc_r)
+        ghost_divergent = ~(np.where(np.isfinite(hg), h2 - hg, -np.inf) > -DIVERGENCE_ENERGY)
+        # retried only after a divergence, so the reverse move counts only if its first
+        # attempt diverges too; both first attempts then have acceptance exp(-1000) = 0
+        log_a2 = np.where(np.isfinite(h2) & ghost_divergent, h0[rows] - h2, -np.inf)
+        take2 = np.log(rng.random(len(rows))) < log_a2
+        x_new[rows] = np.where(take2[:, None], x2, x[rows])
+        for a, b in zip(s_new, s2, strict=True):
+            a[rows] = np.where(take2 if b.ndim == 1 else take2[:, None], b, a[rows])
+        divergent[rows] = ~(np.where(np.isfinite(h2), h0[rows] - h2, -np.inf) > -DIVERGENCE_ENERGY)
+        retried_accepted[rows] = take2
+        steps[rows] += n_r * r + n_r
+    return x_new, s_new, np.exp(np.minimum(log_a1, 0.0)), divergent, steps, first_divergent, retried_accepted
 
 
 def swap_neighbours(
@@ -234,6 +296,8 @@ def parallel_tempering(
     out = np.empty((n_chain, draws, dim))
     accept = np.empty((n_chain, draws))
     diverging = np.zeros((n_chain, draws), dtype=bool)
+    diverging_first = np.zeros((n_chain, draws), dtype=bool)
+    retry_accepted = np.zeros((n_chain, draws), dtype=bool)
     n_leap = np.empty((n_chain, draws), dtype=np.int64)
     swaps = np.zeros(max(n_temp - 1, 0))
     tries = np.zeros(max(n_temp - 1, 0))
@@ -242,7 +306,7 @@ def parallel_tempering(
     ladder_updates = {tune // 8, tune // 4, (3 * tune) // 8, tune // 2}
     for it in range(tune + draws):
         step = np.tile(step_t, n_chain)
-        x, state, acc, div, n_l = hmc_move(logdens, x, beta, scale, step, state, settings, rng)
+        x, state, acc, div, n_l, div1, rescued = hmc_move(logdens, x, beta, scale, step, state, settings, rng)
         if it < tune:
             adapt.update(acc.reshape(n_chain, n_temp).mean(axis=0))
             step_t = adapt.step if it + 1 < tune else adapt.final
@@ -276,6 +340,8 @@ def parallel_tempering(
             out[:, k] = x[cold]
             accept[:, k] = acc[cold]
             diverging[:, k] = div[cold]
+            diverging_first[:, k] = div1[cold]
+            retry_accepted[:, k] = rescued[cold]
             n_leap[:, k] = n_l[cold]
         if report is not None:
             report(it + 1)
@@ -283,6 +349,8 @@ def parallel_tempering(
         draws=out,
         accept=accept,
         diverging=diverging,
+        diverging_first=diverging_first,
+        retry_accepted=retry_accepted,
         n_leapfrog=n_leap,
         swap_rate=swaps / np.maximum(tries, 1),
         betas=betas,
@@ -341,6 +409,8 @@ def sample_tempering(
         draws=cat("draws"),
         accept=cat("accept"),
         diverging=cat("diverging"),
+        diverging_first=cat("diverging_first"),
+        retry_accepted=cat("retry_accepted"),
         n_leapfrog=cat("n_leapfrog"),
         swap_rate=np.average([r.swap_rate for r in results], axis=0, weights=tries),
         betas=results[0].betas,
