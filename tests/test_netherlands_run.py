@@ -4,6 +4,7 @@ errors its reports state."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,26 +15,22 @@ from typer.testing import CliRunner
 from hiddenvictims.cli import app
 from hiddenvictims.core.diagnostics import quantile_mcse
 
+sys.path.insert(0, str(Path(__file__).parent / "golden"))
+import regenerate  # noqa: E402
+
 runner = CliRunner()
-BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "netherlands-chat-only.toml"
+STEM = "netherlands-chat-only"
 
 
 def short_config(tmp_path: Path) -> tuple[Path, Path]:
-    """The shipped baseline with short chains, the cached C backend and a temporary output."""
-    out = tmp_path / "out"
-    text = BASELINE.read_text()
-    for old, new in (
-        ("draws = 3000", "draws = 150"),
-        ("tune = 600", "tune = 150"),
-        ("chains = 4", "chains = 2"),
-        ('compile_mode = "numba"', 'compile_mode = "c"'),
-        ('dir = "results/netherlands-chat-only"', f'dir = "{out.as_posix()}"'),
-    ):
-        assert old in text, old  # the shipped config still has the keys this test shortens
-        text = text.replace(old, new)
-    cfg = tmp_path / "baseline.toml"
-    cfg.write_text(text)
-    return cfg, out
+    """The shipped chat-only config as its golden baseline runs it (tests/golden/regenerate.py):
+    2 chains x 150 draws after 150 warm-up, PyTensor's cached C backend, output inside
+    ``tmp_path``."""
+    scenarios = regenerate.reduced_copy(tmp_path)
+    text = (scenarios / f"{STEM}.toml").read_text()
+    for setting in ("draws = 150", "tune = 150", "chains = 2", 'compile_mode = "c"'):
+        assert setting in text, setting  # the shipped config still has the keys the copy shortens
+    return scenarios / f"{STEM}.toml", regenerate.output_dir(scenarios, STEM)
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +124,12 @@ def test_the_baseline_folder_is_reused_by_scenarios_and_reports_vulnerable_group
         & (rows["age"] == "all")
     ].iloc[0]
     assert chat["observed"] and chat["median"] == 834 and chat["lower"] == chat["upper"]
+
+
+def test_golden_baseline_of_the_chat_only_config(run):
+    """The run above is the golden run of netherlands-chat-only (same reduced config)."""
+    _, out, result = run
+    assert result.exit_code == 0, result.output
+    baseline = regenerate.GOLDEN / STEM / "baseline.json"
+    check = runner.invoke(app, ["check", str(out), "--against", str(baseline)])
+    assert check.exit_code == 0, check.output

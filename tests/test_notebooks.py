@@ -1,7 +1,6 @@
 """The notebooks in notebooks/ run top to bottom (reduced draws through HV_NOTEBOOK_DRAWS), so
-they cannot rot. The Dutch one fits the evidence synthesis with 4 chains x 200 draws after the
-full warm-up and its nine check fits (about 1 min): slow marker, to keep the default suite under
-10 minutes on 2 cores (it took 480 to 604 s with this notebook in it)."""
+they cannot rot. The Dutch one runs in tests/test_synthesis_run.py, on the reduced synthesis
+run that module has already made (HV_NOTEBOOK_RESULTS), instead of fitting it again."""
 
 from __future__ import annotations
 
@@ -13,15 +12,20 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-CASES = [
-    ("benchmark-compare", 200),
-    ("scenario-sweep", 200),
-    pytest.param("dutch-case", 200, marks=pytest.mark.slow),
-]
+CASES = [("benchmark-compare", 200), ("scenario-sweep", 200), ("quickstart", 200)]
+
+
+def test_every_notebook_is_executed_by_a_test():
+    assert {p.stem for p in NOTEBOOKS.glob("*.ipynb")} == {name for name, _ in CASES} | {"dutch-case"}
 
 
 @pytest.mark.parametrize(("name", "draws"), CASES)
 def test_notebook_runs(name, draws, monkeypatch):
+    run_notebook(name, draws, monkeypatch)
+
+
+def run_notebook(name: str, draws: int, monkeypatch) -> None:
+    """Execute notebooks/<name>.ipynb with reduced draws; fails on any cell's error."""
     monkeypatch.setenv("HV_NOTEBOOK_DRAWS", str(draws))
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)

@@ -14,30 +14,28 @@ import xarray as xr
 
 from hiddenvictims.studies.netherlands.pipeline import data_path
 
+sys.path.insert(0, str(Path(__file__).parent / "golden"))
+import regenerate  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "netherlands-baseline.toml"
+#: The Dutch scenarios on the synthesis: each reads the baseline's folder (no refit).
+SYNTHESIS_SCENARIOS = sorted(regenerate.DUTCH - {regenerate.DUTCH_BASELINE, "netherlands-chat-only"})
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("synthesis")
-    out = tmp / "out"
-    text = BASELINE.read_text()
-    # A full warm-up (short ones leave the mass matrix unadapted, and every draw then builds
-    # trajectories of up to 1,024 steps: slower than the long warm-up), few draws.
-    for old, new in (
-        ("draws = 5000", "draws = 200"),
-        ("chains = 8", "chains = 4"),
-        ("check_draws = 200", "check_draws = 100"),
-        ("check_burn = 150", "check_burn = 100"),
-        ('dir = "results/netherlands-baseline"', f'dir = "{out.as_posix()}"'),
-    ):
-        assert old in text
-        text = text.replace(old, new)
-    cfg = tmp / "nl.toml"
-    cfg.write_text(text)
+def reduced(tmp_path_factory) -> Path:
+    """scenarios/ with the golden baselines' reduced draws (tests/golden/regenerate.py): the
+    synthesis keeps its full warm-up (a short one leaves the mass matrix unadapted, and every
+    draw then builds trajectories of up to 1,024 steps: slower), 4 chains x 200 draws. Its
+    results folder is the one the Dutch scenarios in the same copy read."""
+    return regenerate.reduced_copy(tmp_path_factory.mktemp("golden"))
+
+
+@pytest.fixture(scope="module")
+def run_dir(reduced):
+    out = regenerate.output_dir(reduced, regenerate.DUTCH_BASELINE)
     proc = subprocess.run(
-        [sys.executable, "-m", "hiddenvictims.cli", "run", str(cfg), *ALLOW],
+        [sys.executable, "-m", "hiddenvictims.cli", "run", str(reduced / "netherlands-baseline.toml"), *ALLOW],
         capture_output=True,
         text=True,
         timeout=900,
@@ -119,21 +117,22 @@ def test_reports_carry_the_headline_in_both_languages(run_dir):
     assert "Van 2019 tot 2020" in nl
 
 
-def test_a_shipped_scenario_runs_on_the_synthesis_and_reuses_its_folder(run_dir, tmp_path):
+def test_a_shipped_scenario_runs_on_the_synthesis_and_reuses_its_folder(run_dir, reduced, tmp_path):
     """The shipped Dutch scenarios extend the default (the synthesis): a scenario on the run above
     reads its posterior instead of refitting, and interventions change who is found, never N."""
-    out, _ = run_dir
-    shipped = (ROOT / "scenarios" / "chat-findable-and-referral.toml").read_text()
+    shipped = (reduced / "chat-findable-and-referral.toml").read_text()
     assert 'extends = "netherlands-baseline.toml"' in shipped
-    scenario = out.parent / "findable.toml"
-    scenario.write_text(
-        shipped.replace('extends = "netherlands-baseline.toml"', 'extends = "nl.toml"').replace(
-            'dir = "results/scenarios/chat-findable-and-referral"', f'dir = "{(tmp_path / "scen").as_posix()}"'
-        )
-        + f'\n[people]\nbaseline_dir = "{out.as_posix()}"\n'
-    )
     proc = subprocess.run(
-        [sys.executable, "-m", "hiddenvictims.cli", "scenario", "run", str(scenario)],
+        [
+            sys.executable,
+            "-m",
+            "hiddenvictims.cli",
+            "scenario",
+            "run",
+            str(reduced / "chat-findable-and-referral.toml"),
+            "--out",
+            str(tmp_path / "scen"),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -148,3 +147,39 @@ def test_a_shipped_scenario_runs_on_the_synthesis_and_reuses_its_folder(run_dir,
     assert total.loc[("reached_chat", "baseline"), "median"] == observed  # observed, not estimated
     assert total.loc[("reached_chat", "scenario"), "lower"] > observed
     assert total.loc[("newly_registered", "change"), "lower"] > 0  # referral registers people
+
+
+def check_golden(stem: str, out: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hiddenvictims.cli import app
+
+    baseline = regenerate.GOLDEN / stem / "baseline.json"
+    assert baseline.is_file(), f"no golden baseline for {stem}: run `make golden`"
+    result = CliRunner().invoke(app, ["check", str(out), "--against", str(baseline)])
+    assert result.exit_code == 0, result.output
+
+
+def test_golden_baseline_of_the_dutch_default(run_dir):
+    """The run above is the golden run of netherlands-baseline (same reduced copy)."""
+    out, _ = run_dir
+    check_golden(regenerate.DUTCH_BASELINE, out)
+
+
+@pytest.mark.parametrize("stem", SYNTHESIS_SCENARIOS)
+def test_golden_baselines_of_the_dutch_scenarios(stem, run_dir, reduced, tmp_path):
+    out = regenerate.run_reduced(stem, reduced, tmp_path / stem, {})
+    manifest = json.loads((out / "manifest.json").read_text())
+    if "baseline" in manifest:  # sweeps record it per point
+        assert manifest["baseline"]["reused"], manifest["baseline"]
+    check_golden(stem, out)
+
+
+def test_dutch_notebook_runs_on_the_same_results(run_dir, monkeypatch):
+    """notebooks/dutch-case.ipynb top to bottom; it reads the folder above instead of fitting
+    the same reduced synthesis again (HV_NOTEBOOK_RESULTS)."""
+    from test_notebooks import run_notebook
+
+    out, _ = run_dir
+    monkeypatch.setenv("HV_NOTEBOOK_RESULTS", str(out))
+    run_notebook("dutch-case", 200, monkeypatch)
