@@ -205,9 +205,9 @@ def hmc_move(
     r = settings.retry_factor
     rows = np.flatnonzero(first_divergent)
     if r > 1 and len(rows):
-        sub = lambda a: a[rows]  # noqa: E731
         b_r, sc_r, eps_r, n_r = beta[rows], scale[rows], eps[rows], n_leap[rows]
-        x2, p2, s2 = _integrate(logdens, x[rows], mom[rows], tuple(map(sub, state)), eps_r / r, n_r * r, sc_r, b_r)
+        st_r = tuple(a[rows] for a in state)
+        x2, p2, s2 = _integrate(logdens, x[rows], mom[rows], st_r, eps_r / r, n_r * r, sc_r, b_r)
         h2 = _energy(s2, p2, b_r, sc_r)
         # the ghost: the first attempt that the retry's end point would have made
         _, pg, sg = _integrate(logdens, x2, -p2, s2, eps_r, n_r, sc_r, b_r)
