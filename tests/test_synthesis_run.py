@@ -19,7 +19,7 @@ import regenerate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The Dutch scenarios on the synthesis: each reads the baseline's folder (no refit).
-SYNTHESIS_SCENARIOS = sorted(regenerate.DUTCH - {regenerate.DUTCH_BASELINE, "netherlands-chat-only"})
+SYNTHESIS_SCENARIOS = sorted(regenerate.DUTCH - {regenerate.DUTCH_BASELINE, regenerate.DUTCH_CHAT_ONLY})
 
 
 @pytest.fixture(scope="module")
@@ -149,21 +149,10 @@ def test_a_shipped_scenario_runs_on_the_synthesis_and_reuses_its_folder(run_dir,
     assert total.loc[("newly_registered", "change"), "lower"] > 0  # referral registers people
 
 
-def check_golden(stem: str, out: Path) -> None:
-    from typer.testing import CliRunner
-
-    from hiddenvictims.cli import app
-
-    baseline = regenerate.GOLDEN / stem / "baseline.json"
-    assert baseline.is_file(), f"no golden baseline for {stem}: run `make golden`"
-    result = CliRunner().invoke(app, ["check", str(out), "--against", str(baseline)])
-    assert result.exit_code == 0, result.output
-
-
 def test_golden_baseline_of_the_dutch_default(run_dir):
     """The run above is the golden run of netherlands-baseline (same reduced copy)."""
     out, _ = run_dir
-    check_golden(regenerate.DUTCH_BASELINE, out)
+    regenerate.assert_matches_golden(regenerate.DUTCH_BASELINE, out)
 
 
 @pytest.mark.parametrize("stem", SYNTHESIS_SCENARIOS)
@@ -172,7 +161,7 @@ def test_golden_baselines_of_the_dutch_scenarios(stem, run_dir, reduced, tmp_pat
     manifest = json.loads((out / "manifest.json").read_text())
     if "baseline" in manifest:  # sweeps record it per point
         assert manifest["baseline"]["reused"], manifest["baseline"]
-    check_golden(stem, out)
+    regenerate.assert_matches_golden(stem, out)
 
 
 def test_dutch_notebook_runs_on_the_same_results(run_dir, monkeypatch):

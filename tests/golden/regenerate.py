@@ -33,6 +33,8 @@ NOT_RUNNABLE = {"demo-chat-baseline", "validation-study"}  # a baseline for othe
 #: The Dutch default, whose results folder the Dutch scenarios read instead of refitting: in a
 #: reduced copy its output dir points into the copy, so run it first and the others reuse it.
 DUTCH_BASELINE = "netherlands-baseline"
+#: The Dutch chat-only config: a model of its own, not on the baseline's folder.
+DUTCH_CHAT_ONLY = "netherlands-chat-only"
 #: The Dutch configs, checked by the modules that already run the Dutch baselines end to end
 #: (test_synthesis_run.py, test_netherlands_run.py) on the same reduced copy.
 DUTCH = {
@@ -68,7 +70,7 @@ def reduced_copy(dest: Path) -> Path:
         text = re.sub(r"(?m)^num = \d+", f"num = {SWEEP_POINTS}", text)
         text = re.sub(r"(?m)^workers = \d+", "workers = 1", text)
         text = text.replace('compile_mode = "numba"', 'compile_mode = "c"')
-        if path.stem in (DUTCH_BASELINE, "netherlands-chat-only"):
+        if path.stem in (DUTCH_BASELINE, DUTCH_CHAT_ONLY):
             text = re.sub(r'(?m)^dir = "results/', f'dir = "{(dest / "results").as_posix()}/', text)
         path.write_text(text)
     return dest / "scenarios"
@@ -93,6 +95,18 @@ def run_reduced(stem: str, scenarios: Path, out: Path, cache: dict | None = None
     return run_config(config, out=out, force=True)
 
 
+def assert_matches_golden(stem: str, out: Path) -> None:
+    """``hiddenvictims check OUT --against tests/golden/<stem>/baseline.json`` must pass."""
+    from typer.testing import CliRunner
+
+    from hiddenvictims.cli import app
+
+    baseline = GOLDEN / stem / "baseline.json"
+    assert baseline.is_file(), f"no golden baseline for {stem}: run `make golden`"
+    result = CliRunner().invoke(app, ["check", str(out), "--against", str(baseline)])
+    assert result.exit_code == 0, result.output
+
+
 def main(stems: list[str]) -> None:
     from hiddenvictims.core.regression import write_baseline
 
@@ -100,7 +114,7 @@ def main(stems: list[str]) -> None:
         scenarios = reduced_copy(Path(tmp))
         cache: dict = {}
         stems = stems or shipped_configs()
-        if DUTCH & set(stems):  # the Dutch scenarios read the baseline's folder, as in the tests
+        if (DUTCH - {DUTCH_CHAT_ONLY}) & set(stems):  # these read the baseline's folder, as in the tests
             run_reduced(DUTCH_BASELINE, scenarios, output_dir(scenarios, DUTCH_BASELINE))
         for stem in stems:
             out = output_dir(scenarios, stem) if stem == DUTCH_BASELINE else Path(tmp) / "out" / stem
