@@ -12,8 +12,12 @@ a fit and microseconds per evaluation of the log density and gradient of one par
 Settings: the defaults a user gets (4 chains x 1,000 draws after 1,000 warm-up, target_accept
 0.9, 2 cores). Gate: no divergent transition and R-hat of N and p0 <= 1.01 on each of five seeds,
 the seeds' medians agreeing within Monte Carlo error. Peer: LCMCR 0.4.14 (Gibbs sampler, same
-model and priors, K = 10), run on this machine with R 4.2.2 (LCMCR below; ESS of N from its trace
-with coda::effectiveSize): compare ESS of N per second.
+model and priors, K = 10; ESS of N from its trace with coda::effectiveSize): compare ESS of N per
+second. When Rscript can load LCMCR and coda (``R_LIBS_USER``), each seed's LCMCR run
+(``peers/lcmcr_ess.R``, 100,000 burn-in, 100,000 iterations kept every 10th) is made just
+before ours, so both see the same machine: its speed drifts by up to 1.5x over an hour here,
+which would swamp a ratio measured at different times. Otherwise the recorded LCMCR figures
+below are used.
 
 The machine may be shared: the load average before and after is recorded with the results.
 
@@ -25,10 +29,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
+import arviz as az
 import numpy as np
 from _results import RESULTS
 
@@ -70,6 +78,43 @@ LCMCR = {
 }
 
 
+PEER_SCRIPT = Path(__file__).resolve().parent / "peers" / "lcmcr_ess.R"
+
+
+def lcmcr_available() -> bool:
+    if shutil.which("Rscript") is None:
+        return False
+    probe = subprocess.run(["Rscript", "-e", "library(LCMCR); library(coda)"], capture_output=True)
+    return probe.returncode == 0
+
+
+def lcmcr_run(seed: int) -> dict:
+    """One LCMCR run on UK 2013 six lists, timed by R around the sampling call."""
+    out = subprocess.run(
+        ["Rscript", str(PEER_SCRIPT), str(benchmark_path("uk_2013_6lists")), f"seed={seed}", "K=10"]
+        + ["burnin=100000", "iters=100000", "thin=10"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    version = next(line for line in out.splitlines() if line.startswith("LCMCR"))
+    f = next(line for line in out.splitlines() if line.startswith("RESULT")).split("\t")
+    seconds, ess = float(f[10]), float(f[15])
+    return {
+        "version": version.split("|")[0].strip(),
+        "seconds": seconds,
+        "median": float(f[11]),
+        "ess_N": round(ess),
+        "ess_N_per_s": round(ess / seconds, 1),
+    }
+
+
+def ranked_weights(est) -> np.ndarray:
+    """Class weights sorted from largest down, (chain, draw, class), first stratum."""
+    w = est.idata.posterior["class_weight"].isel(stratum=0).transpose("chain", "draw", ...).values
+    return -np.sort(-w, axis=-1)
+
+
 def timed_fit(table, settings: SamplerSettings, spec: LatentClassSpec = SPEC) -> dict:
     start = time.perf_counter()
     est = fit(table, spec, settings)
@@ -86,6 +131,10 @@ def timed_fit(table, settings: SamplerSettings, spec: LatentClassSpec = SPEC) ->
         "ess_N_per_s": round(ess / wall, 1),
         "rhat_N": round(float(diag.loc["N", "rhat"]), 4),
         "rhat_p0": round(float(diag.loc["p0", "rhat"]), 4),
+        # label-free view of the mixture configuration (see latent_class.configuration_note)
+        "rhat_third_largest_weight": round(float(az.rhat(ranked_weights(est)[..., 2])), 4),
+        "ess_third_largest_weight": round(float(az.ess(ranked_weights(est)[..., 2]))),
+        "configuration_note": any("mixes slowly" in n for n in est.notes),
         "median_N": float(row["median"]),
         "interval_N": [float(row["lower"]), float(row["upper"])],
         "per_chain_median_N": [float(m) for m in np.median(n_draws, axis=1)],
@@ -126,11 +175,12 @@ def kernel_us(table, repeats: int = 300, batch: int = 40) -> float:
     return (time.perf_counter() - start) / (repeats * batch) * 1e6
 
 
-def report(label: str, r: dict) -> None:
-    peer = LCMCR["by_seed"].get(str(r["seed"]))
+def report(label: str, r: dict, peer: dict | None = None) -> None:
+    peer = peer or LCMCR["by_seed"].get(str(r["seed"]))
     print(
         f"{label} seed {r['seed']}: {r['wall_s']:5.1f} s  ESS(N) {r['ess_N']:5d}  "
-        f"ESS/s {r['ess_N_per_s']:6.1f}  R-hat N {r['rhat_N']:.3f} p0 {r['rhat_p0']:.3f}  "
+        f"ESS/s {r['ess_N_per_s']:6.1f}  R-hat N {r['rhat_N']:.3f} p0 {r['rhat_p0']:.3f} "
+        f"3rd weight {r['rhat_third_largest_weight']:.3f}  "
         f"median {r['median_N']:,.0f} ({r['interval_N'][0]:,.0f}-{r['interval_N'][1]:,.0f})  "
         f"chains {[round(m) for m in r['per_chain_median_N']]}  divergences {r['divergences']} "
         f"(first attempts {r['first_attempt_divergences']}, retries accepted {r['retries_accepted']})  "
@@ -141,11 +191,15 @@ def report(label: str, r: dict) -> None:
 def main(seeds: list[int]) -> None:
     load_before = os.getloadavg()
     uk6 = read_table(benchmark_path("uk_2013_6lists"))
-    first = timed_fit(uk6, SETTINGS.model_copy(update={"seed": seeds[0]}))
-    report("first fit in process", first)
-    runs = [first] + [timed_fit(uk6, SETTINGS.model_copy(update={"seed": s})) for s in seeds[1:]]
-    for r in runs[1:]:
-        report("tempering", r)
+    live = lcmcr_available()
+    peers: dict[str, dict] = {}
+    runs = []
+    for k, seed in enumerate(seeds):
+        if live:
+            peers[str(seed)] = lcmcr_run(seed)
+        runs.append(timed_fit(uk6, SETTINGS.model_copy(update={"seed": seed})))
+        report("first fit in process" if k == 0 else "tempering", runs[-1], peers.get(str(seed)))
+    peer_by_seed = peers if live else LCMCR["by_seed"]
     quick = os.environ.get("BENCH_QUICK") == "1"  # tempering seeds only
     nuts = None if quick else timed_fit(uk6, NUTS[1], NUTS[0])
     if nuts:
@@ -166,10 +220,12 @@ def main(seeds: list[int]) -> None:
         "sd_of_seed_medians": round(float(np.std([r["median_N"] for r in runs], ddof=1)), 1) if len(runs) > 1 else None,
         "mean_mcse_median_N": round(float(np.mean([r["mcse_median_N"] for r in runs])), 1),
         "ess_per_s_ratio_to_lcmcr": {
-            str(r["seed"]): round(r["ess_N_per_s"] / LCMCR["by_seed"][str(r["seed"])]["ess_N_per_s"], 2)
+            str(r["seed"]): round(r["ess_N_per_s"] / peer_by_seed[str(r["seed"])]["ess_N_per_s"], 2)
             for r in runs
-            if str(r["seed"]) in LCMCR["by_seed"]
+            if str(r["seed"]) in peer_by_seed
         },
+        "lcmcr_side_by_side": peers or None,  # run just before each of our fits (same machine state)
+        "sd_of_lcmcr_seed_medians": round(float(np.std([p["median"] for p in peer_by_seed.values()], ddof=1)), 1),
         "nuts_nutpie": public(nuts) if nuts else None,
         "lcmcr": LCMCR,
     }

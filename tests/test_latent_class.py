@@ -279,20 +279,40 @@ def test_peer_reference_values_are_the_ones_tested():
     assert float(rows["Rcapture_lesbian.csv"][4]) == 5468.0
 
 
-@pytest.mark.slow
-def test_uk6_tempering_seeds_agree_within_monte_carlo_error():
-    """UK 2013, six lists: NUTS chains settle in different mixture configurations (R-hat of N
-    1.02-1.07) and LCMCR's median moves from 21,164 to 23,006 between seeds. Parallel tempering:
-    two seeds agree within 4 Monte Carlo standard errors of their medians, with R-hat <= 1.02."""
-    import arviz as az
+def test_configuration_note_sees_chains_that_differ_only_in_a_small_class():
+    """Two chains with a third class of weight ~0.008, two where it is ~0.0008: N and p0 need
+    not show it, the sorted weights do (and chains that agree give no note)."""
+    from hiddenvictims.families.latent_class import configuration_note
 
+    rng = np.random.default_rng(3)
+    n = rng.normal(22_000, 4_000, size=(4, 500))
+    third = np.where(np.arange(4)[:, None] < 2, 0.008, 0.0008) * rng.lognormal(0, 0.2, size=(4, 500))
+    weights = np.stack([0.92 - third, np.full_like(third, 0.07), third, np.full_like(third, 1e-6)], axis=-1)
+    note = configuration_note(n, weights)
+    assert note is not None and "mixes slowly" in note
+    mixed = weights[rng.permutation(4)].reshape(-1, 4)[rng.permutation(2000)].reshape(4, 500, 4)
+    assert configuration_note(n, mixed) is None
+    assert configuration_note(n, weights[..., :2]) is None  # fewer than three classes
+
+
+#: Spread (sd) of the posterior median of N across seeds with the default settings on UK 2013
+#: six lists: 547 over seeds 1-5 (benchmarks/results/latent_class.json). It is the real Monte
+#: Carlo error of one run's median: about 5 times what the ESS of N implies, because chains
+#: switch between two mixture configurations only every ~10,000 iterations (docs/validation.md).
+UK6_SEED_MEDIAN_SD = 547.0
+
+
+@pytest.mark.slow
+def test_uk6_default_settings_meet_the_gate_and_seeds_agree_within_their_spread():
+    """UK 2013, six lists, the settings a user gets: no divergent transition and R-hat of N and
+    p0 <= 1.01 on two seeds (NUTS: R-hat 1.02-1.07), and the two medians within 4 standard
+    errors of a difference, taking the measured spread across seeds as the standard error."""
     table = load_benchmark("uk_2013_6lists")
-    medians, errors = [], []
+    medians = []
     for seed in (1, 2):
-        est = fit(table, LatentClassSpec(), SamplerSettings(chains=4, draws=1500, tune=500, seed=seed))
-        n = est.posterior["N"].values.squeeze()
-        assert est.diagnostics()["rhat"].max() <= 1.02
-        medians.append(float(np.median(n)))
-        errors.append(float(az.mcse(n, method="median")))
-    assert abs(medians[0] - medians[1]) < 4 * np.hypot(*errors)
-    assert 19_000 < np.mean(medians) < 25_000  # LCMCR's two seeds: 21,164 and 23,006
+        est = fit(table, LatentClassSpec(), SamplerSettings(seed=seed))
+        assert est.diagnostics().set_index("variable").loc[["N", "p0"], "rhat"].max() <= 1.01
+        assert int(est.idata.sample_stats["diverging"].sum()) == 0
+        medians.append(float(np.median(est.posterior["N"].values)))
+    assert abs(medians[0] - medians[1]) < 4 * np.sqrt(2) * UK6_SEED_MEDIAN_SD
+    assert 19_000 < np.mean(medians) < 25_000  # LCMCR's five seeds: 21,045-23,014

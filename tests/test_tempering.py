@@ -9,6 +9,8 @@ stays in its starting mode. The kernel is checked against the PyMC model it repl
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import arviz as az
 import numpy as np
 import pymc as pm
@@ -115,6 +117,22 @@ def test_chain_groups_do_not_depend_on_cores():
     two = sample_tempering(two_modes, init, 200, 100, settings, seed=9, cores=2)
     np.testing.assert_array_equal(one.draws, two.draws)
     assert one.draws.shape == (4, 200, 2)
+
+
+def test_thinning_keeps_every_thin_th_state_and_all_sampler_statistics():
+    """thin = 3 runs the same iterations with the same random numbers as thin = 1 with three
+    times the draws: its draws are every third state, and its statistics cover all of them."""
+    settings = TemperingSettings(temperatures=3, min_beta=0.1, max_leapfrog=8)
+    init = np.random.default_rng(4).normal(size=(2, 3, 2))
+    every = parallel_tempering(narrow_gaussian, init, 60, 0, settings, np.random.default_rng(6))
+    thinned = parallel_tempering(narrow_gaussian, init, 20, 0, replace(settings, thin=3), np.random.default_rng(6))
+    np.testing.assert_array_equal(thinned.draws, every.draws[:, 2::3])
+    blocks = (2, 20, 3)
+    np.testing.assert_array_equal(thinned.n_leapfrog, every.n_leapfrog.reshape(blocks).sum(axis=2))
+    np.testing.assert_array_equal(thinned.diverging_first, every.diverging_first.reshape(blocks).any(axis=2))
+    np.testing.assert_allclose(thinned.accept, every.accept.reshape(blocks).mean(axis=2))
+    # no warm-up: the 0.1 step diverges on the 0.04-wide coordinate, so there is something to keep
+    assert 0 < every.diverging_first.mean() < 1
 
 
 def test_ladder_and_respacing():
@@ -234,6 +252,7 @@ def test_target_accept_reaches_the_tempering_sampler():
     assert tempering_settings(LatentClassSpec(), SamplerSettings(target_accept=0.8)).target_accept == 0.8
     spec = LatentClassSpec(target_accept=0.95)
     assert tempering_settings(spec, SamplerSettings(target_accept=0.8)).target_accept == 0.95
+    assert tempering_settings(LatentClassSpec(thin=3), SamplerSettings()).thin == 3  # the spec reaches the sampler
 
 
 def test_higher_target_accept_gives_smaller_steps_and_higher_acceptance():

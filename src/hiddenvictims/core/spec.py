@@ -185,7 +185,8 @@ class LatentClassSpec(Strict):
 
     ``sampler``: 'tempering' (default) runs parallel tempering over ``temperatures`` inverse
     temperatures from 1 down to ``min_beta`` with HMC moves of length ``trajectory`` (in posterior
-    standard deviations) and at most ``max_leapfrog`` steps, and
+    standard deviations) and at most ``max_leapfrog`` steps, keeping one draw every ``thin``
+    iterations (short moves and more of them: more swaps, so more mode changes, per second), and
     moves between mixture configurations that NUTS chains cannot leave; 'nuts' samples the
     PyMC model with NUTS. ``target_accept``, when set, replaces the sampler settings' as the
     step-size target of either sampler (None keeps the sampler settings').
@@ -202,8 +203,9 @@ class LatentClassSpec(Strict):
     sampler: Literal["tempering", "nuts"] = "tempering"
     temperatures: int = Field(10, ge=1, le=64)
     min_beta: float = Field(0.03, ge=1e-4, le=1)
-    trajectory: float = Field(2.0, ge=0.01, le=100)
-    max_leapfrog: int = Field(128, ge=1, le=4096)
+    trajectory: float = Field(1.0, ge=0.01, le=100)
+    max_leapfrog: int = Field(64, ge=1, le=4096)
+    thin: int = Field(2, ge=1, le=1000)
     target_accept: float | None = Field(None, gt=0, lt=1)
 
 

@@ -134,7 +134,7 @@ def validation_note(frame: pd.DataFrame) -> str:
     heterogeneity in how findable people are. In the shipped study (100 populations per
     setting) all two-way interactions covered the true N in 95-99% of populations under
     logit-capture heterogeneity, while independence covered 0%, averaging over decomposable
-    graphs 0-7% (92% at N = 5,000 only through intervals 2.3 N wide) and latent classes 5-88%;
+    graphs 0-7% (92% at N = 5,000 only through intervals 2.3 N wide) and latent classes 5-92%;
     with two latent classes (dependence of every order) no model covered more than 47%.
     """
     lo, hi = frame["median"].min(), frame["median"].max()
@@ -146,6 +146,6 @@ def validation_note(frame: pd.DataFrame) -> str:
         "produces. Under heterogeneity, prefer all two-way interactions: in the simulation "
         "study (docs/validation.md) it covered the true N in 95-99% of populations, while "
         "independence, averaging over decomposable graphs and latent classes were biased low "
-        "and covered it in 0-88%. If the hidden people form a group that every list rarely "
+        "and covered it in 0-92%. If the hidden people form a group that every list rarely "
         "finds, all models are biased low."
     )

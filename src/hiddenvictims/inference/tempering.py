@@ -55,22 +55,26 @@ class TemperingSettings:
 
     temperatures: int = 10
     min_beta: float = 0.03
-    trajectory: float = 2.0
-    max_leapfrog: int = 128
+    trajectory: float = 1.0
+    max_leapfrog: int = 64
     target_accept: float = 0.85
     #: A diverging HMC move is retried once with the step divided by this (1: no retry).
     retry_factor: int = 4
+    #: Iterations (HMC move + swaps) per kept draw after warm-up (the latent-class spec uses 2).
+    thin: int = 1
 
 
 @dataclass(frozen=True)
 class TemperingResult:
     """Draws of the beta = 1 chains and what the sampler did."""
 
+    # Per kept draw; with thin > 1 the sampler statistics cover the ``thin`` iterations that
+    # led to it (mean acceptance, any divergence, total leapfrog steps), so none is lost.
     draws: np.ndarray  # (chain, draw, D)
-    accept: np.ndarray  # (chain, draw) Metropolis acceptance probability of the HMC move
-    diverging: np.ndarray  # (chain, draw) bool: the move diverged, its retry too
-    diverging_first: np.ndarray  # (chain, draw) bool: the first attempt diverged (then retried)
-    retry_accepted: np.ndarray  # (chain, draw) bool: the retry after a divergence was accepted
+    accept: np.ndarray  # (chain, draw) Metropolis acceptance probability of the HMC moves
+    diverging: np.ndarray  # (chain, draw) bool: a move diverged, its retry too
+    diverging_first: np.ndarray  # (chain, draw) bool: a first attempt diverged (then retried)
+    retry_accepted: np.ndarray  # (chain, draw) bool: a retry after a divergence was accepted
     n_leapfrog: np.ndarray  # (chain, draw)
     swap_rate: np.ndarray  # (temperature - 1,) over the kept iterations
     betas: np.ndarray  # (temperature,)
@@ -278,8 +282,9 @@ def parallel_tempering(
 ) -> TemperingResult:
     """Run ``init.shape[0]`` tempered chains; ``init`` is (chain, temperature, D).
 
-    Returns ``draws`` kept iterations of each beta = 1 chain after ``tune`` warm-up ones.
-    ``report(i)`` is told after each iteration how many are done (progress display).
+    Returns ``draws`` kept states of each beta = 1 chain after ``tune`` warm-up iterations,
+    one every ``settings.thin`` iterations. ``report(i)`` is told after each iteration how many
+    are done (progress display).
     """
     n_chain, n_temp, dim = init.shape
     if n_temp != settings.temperatures:
@@ -293,18 +298,19 @@ def parallel_tempering(
     windows = {tune // 4, tune // 2, (3 * tune) // 4}
     history: list[np.ndarray] = []
     state = logdens(x, beta)
+    thin = settings.thin
     out = np.empty((n_chain, draws, dim))
-    accept = np.empty((n_chain, draws))
+    accept = np.zeros((n_chain, draws))
     diverging = np.zeros((n_chain, draws), dtype=bool)
     diverging_first = np.zeros((n_chain, draws), dtype=bool)
     retry_accepted = np.zeros((n_chain, draws), dtype=bool)
-    n_leap = np.empty((n_chain, draws), dtype=np.int64)
+    n_leap = np.zeros((n_chain, draws), dtype=np.int64)
     swaps = np.zeros(max(n_temp - 1, 0))
     tries = np.zeros(max(n_temp - 1, 0))
     warm_prob = np.zeros(max(n_temp - 1, 0))
     warm_tries = np.zeros(max(n_temp - 1, 0))
     ladder_updates = {tune // 8, tune // 4, (3 * tune) // 8, tune // 2}
-    for it in range(tune + draws):
+    for it in range(tune + draws * thin):
         step = np.tile(step_t, n_chain)
         x, state, acc, div, n_l, div1, rescued = hmc_move(logdens, x, beta, scale, step, state, settings, rng)
         if it < tune:
@@ -333,16 +339,16 @@ def parallel_tempering(
         if refresh:
             state = logdens(x, beta)
         if it >= tune:
-            k = it - tune
+            k = (it - tune) // thin
             tries[it % 2 :: 2] += n_chain
             swaps += accepted
             cold = np.arange(n_chain) * n_temp
-            out[:, k] = x[cold]
-            accept[:, k] = acc[cold]
-            diverging[:, k] = div[cold]
-            diverging_first[:, k] = div1[cold]
-            retry_accepted[:, k] = rescued[cold]
-            n_leap[:, k] = n_l[cold]
+            out[:, k] = x[cold]  # the last iteration of the block is the one kept
+            accept[:, k] += acc[cold] / thin
+            diverging[:, k] |= div[cold]
+            diverging_first[:, k] |= div1[cold]
+            retry_accepted[:, k] |= rescued[cold]
+            n_leap[:, k] += n_l[cold]
         if report is not None:
             report(it + 1)
     return TemperingResult(
@@ -399,7 +405,7 @@ def sample_tempering(
     groups = [g for g in np.array_split(np.arange(n_chain), min(2, n_chain)) if len(g)]
     seeds = np.random.SeedSequence(seed).spawn(len(groups))
     jobs = [(logdens, init[g], draws, tune, settings, s, k) for k, (g, s) in enumerate(zip(groups, seeds, strict=True))]
-    results = _run_groups(jobs, [len(g) for g in groups], tune + draws, cores)
+    results = _run_groups(jobs, [len(g) for g in groups], tune + draws * settings.thin, cores)
     tries = np.array([r.draws.shape[0] for r in results], dtype=float)
 
     def cat(name: str) -> np.ndarray:
