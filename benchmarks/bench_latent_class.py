@@ -47,7 +47,7 @@ from hiddenvictims.core.io import read_table  # noqa: E402
 from hiddenvictims.core.spec import LatentClassSpec, SamplerSettings  # noqa: E402
 from hiddenvictims.data import benchmark_path  # noqa: E402
 from hiddenvictims.families import fit  # noqa: E402
-from hiddenvictims.families.latent_class import model_data  # noqa: E402
+from hiddenvictims.families.latent_class import model_data, ranked_weights  # noqa: E402
 from hiddenvictims.families.latent_class_kernel import LatentClassDensity  # noqa: E402
 
 OUT = RESULTS / "latent_class.json"
@@ -109,12 +109,6 @@ def lcmcr_run(seed: int) -> dict:
     }
 
 
-def ranked_weights(est) -> np.ndarray:
-    """Class weights sorted from largest down, (chain, draw, class), first stratum."""
-    w = est.idata.posterior["class_weight"].isel(stratum=0).transpose("chain", "draw", ...).values
-    return -np.sort(-w, axis=-1)
-
-
 def timed_fit(table, settings: SamplerSettings, spec: LatentClassSpec = SPEC) -> dict:
     start = time.perf_counter()
     est = fit(table, spec, settings)
@@ -124,6 +118,8 @@ def timed_fit(table, settings: SamplerSettings, spec: LatentClassSpec = SPEC) ->
     row = est.summary().set_index("quantity").loc["N"]
     n_draws = est.posterior["N"].values
     stats = est.idata.sample_stats
+    weights = est.idata.posterior["class_weight"].isel(stratum=0).transpose("chain", "draw", ...).values
+    third = ranked_weights(weights)[..., 2]
     return {
         "seed": settings.seed,
         "wall_s": round(wall, 2),
@@ -132,8 +128,8 @@ def timed_fit(table, settings: SamplerSettings, spec: LatentClassSpec = SPEC) ->
         "rhat_N": round(float(diag.loc["N", "rhat"]), 4),
         "rhat_p0": round(float(diag.loc["p0", "rhat"]), 4),
         # label-free view of the mixture configuration (see latent_class.configuration_note)
-        "rhat_third_largest_weight": round(float(az.rhat(ranked_weights(est)[..., 2])), 4),
-        "ess_third_largest_weight": round(float(az.ess(ranked_weights(est)[..., 2]))),
+        "rhat_third_largest_weight": round(float(az.rhat(third)), 4),
+        "ess_third_largest_weight": round(float(az.ess(third))),
         "configuration_note": any("mixes slowly" in n for n in est.notes),
         "median_N": float(row["median"]),
         "interval_N": [float(row["lower"]), float(row["upper"])],

@@ -64,13 +64,6 @@ class StudySampler(Strict):
     # every fit, about 1.5 s each)
     backend: Literal["auto", "pymc", "nutpie"] = "auto"
 
-    def resolved_backend(self) -> str:
-        from .inference.sampling import nutpie_available
-
-        if self.backend == "auto":
-            return "nutpie" if nutpie_available() else "pymc"
-        return self.backend
-
 
 class StudySetting(Strict):
     """One kind of population, simulated ``replicates`` times (see :mod:`.simulate`)."""
@@ -175,6 +168,7 @@ def run_replicate(config: StudyConfig, index: int, replicate: int) -> pd.DataFra
     from .core.simulate import simulate_population
     from .core.spec import SamplerSettings
     from .families import fit
+    from .inference.sampling import prefer_nutpie
 
     setting = config.settings[index]
     seed = int(np.random.SeedSequence([config.seed, index, replicate]).generate_state(1)[0])
@@ -193,7 +187,7 @@ def run_replicate(config: StudyConfig, index: int, replicate: int) -> pd.DataFra
         chains=config.sampler.chains,
         cores=1,
         seed=seed % 2**31,
-        backend=config.sampler.resolved_backend(),
+        backend=prefer_nutpie(config.sampler.backend),
         progressbar=False,
     )
     rows = []

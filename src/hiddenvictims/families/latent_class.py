@@ -207,6 +207,11 @@ def chain_disagreement(n_draws: np.ndarray, p0: np.ndarray) -> str | None:
     )
 
 
+def ranked_weights(class_weight: np.ndarray) -> np.ndarray:
+    """Class weights sorted from largest down along the last axis: label-free summaries."""
+    return -np.sort(-class_weight, axis=-1)
+
+
 def configuration_note(n_draws: np.ndarray, class_weight: np.ndarray) -> str | None:
     """A note when the mixture configuration mixes more slowly than N shows.
 
@@ -221,10 +226,10 @@ def configuration_note(n_draws: np.ndarray, class_weight: np.ndarray) -> str | N
 
     if n_draws.shape[0] < 2 or class_weight.shape[-1] < 3:
         return None
-    ranked = -np.sort(-class_weight, axis=-1)
+    ranked = ranked_weights(class_weight)
     rhats = [float(az.rhat(ranked[..., k])) for k in (1, 2)]
-    worst = max(r for r in rhats if np.isfinite(r)) if any(np.isfinite(rhats)) else float("nan")
-    if not np.isfinite(worst) or worst <= RHAT_MAX:
+    finite = [r for r in rhats if np.isfinite(r)]
+    if not finite or max(finite) <= RHAT_MAX:
         return None
     return (
         f"The mixture configuration mixes slowly: R-hat of the second and third largest class "
@@ -362,14 +367,13 @@ def fit(table: CaptureTable, spec: LatentClassSpec, sampler: SamplerSettings) ->
     when installed). Either sampler adapts its step size to :func:`target_accept`. The settings actually used
     are recorded in ``Estimate.sampler``.
     """
-    from ..inference.sampling import nutpie_available
+    from ..inference.sampling import prefer_nutpie
 
     settings = sampler.model_copy(update={"target_accept": target_accept(spec, sampler)})
     if spec.sampler == "nuts":
-        if settings.backend == "auto" and nutpie_available():
-            # PyMC's NUTS needs minutes for this model (long trajectories at small steps
-            # through a 10-class mixture); nutpie needs seconds plus a one-off compile.
-            settings = settings.model_copy(update={"backend": "nutpie"})
+        # PyMC's NUTS needs minutes for this model (long trajectories at small steps through
+        # a 10-class mixture); nutpie needs seconds plus a one-off compile.
+        settings = settings.model_copy(update={"backend": prefer_nutpie(settings.backend)})
         sample_stratum = partial(_nuts_stratum, build_model(table.n_lists, spec.n_classes, table.lists))
     else:
         sample_stratum = _tempering_stratum

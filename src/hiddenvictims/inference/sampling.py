@@ -34,6 +34,15 @@ def nutpie_available() -> bool:
     return importlib.util.find_spec("nutpie") is not None
 
 
+def prefer_nutpie(backend: str) -> str:
+    """``backend`` with 'auto' read as nutpie when it is installed (else left as it is).
+
+    For callers where nutpie's one-off compile pays for itself: many fits of one structure in
+    one process (simulation studies), or a model PyMC's NUTS needs minutes for.
+    """
+    return "nutpie" if backend == "auto" and nutpie_available() else backend
+
+
 def resolve_backend(settings: SamplerSettings) -> str:
     if settings.backend == "auto":
         return "pymc"
