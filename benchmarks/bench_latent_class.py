@@ -145,6 +145,25 @@ def timed_fit(table, settings: SamplerSettings, spec: LatentClassSpec = SPEC) ->
     }
 
 
+def seed_agreement(medians: list[float], mcse: list[float]) -> dict:
+    """Do the seeds' medians agree within their stated Monte Carlo errors? Sum of squared
+    deviations from their mean in units of the root-mean-square stated error, against
+    chi-square with (seeds - 1) degrees of freedom (p-value; small means the stated errors are
+    too small for the spread actually seen)."""
+    from scipy import stats
+
+    if len(medians) < 2:
+        return {}
+    m = np.asarray(medians)
+    scale2 = float(np.mean(np.square(mcse)))
+    statistic = float(np.sum((m - m.mean()) ** 2) / scale2)
+    return {
+        "seed_agreement_chi2": round(statistic, 2),
+        "seed_agreement_df": len(m) - 1,
+        "seed_agreement_p": round(float(stats.chi2.sf(statistic, len(m) - 1)), 4),
+    }
+
+
 def public(row: dict) -> dict:
     return {k: v for k, v in row.items() if not k.startswith("_")}
 
@@ -215,6 +234,8 @@ def main(seeds: list[int]) -> None:
         # do the seeds agree? spread of the medians against each seed's Monte Carlo error
         "sd_of_seed_medians": round(float(np.std([r["median_N"] for r in runs], ddof=1)), 1) if len(runs) > 1 else None,
         "mean_mcse_median_N": round(float(np.mean([r["mcse_median_N"] for r in runs])), 1),
+        "rms_mcse_median_N": round(float(np.sqrt(np.mean([r["mcse_median_N"] ** 2 for r in runs]))), 1),
+        **seed_agreement([r["median_N"] for r in runs], [r["mcse_median_N"] for r in runs]),
         "ess_per_s_ratio_to_lcmcr": {
             str(r["seed"]): round(r["ess_N_per_s"] / peer_by_seed[str(r["seed"])]["ess_N_per_s"], 2)
             for r in runs

@@ -21,6 +21,7 @@ SCRIPTS = [
     "bench_core",
     "bench_averaging",
     "bench_latent_class",
+    "bench_latent_class_seeds",
     "bench_scenarios",
     "bench_people",
     "bench_netherlands",

@@ -98,6 +98,24 @@ def test_quantile_mcse_matches_the_spread_of_repeated_runs():
     assert np.isnan(quantile_mcse(np.array([[1.0, np.inf], [2.0, 3.0]]), (0.5,))[0])
 
 
+def test_quantile_mcse_counts_chains_stuck_in_different_modes():
+    """Chains that each stay in one of two modes (means 0 and 0.5, equally likely, one per chain
+    for its whole run: a mixture configuration that switches more slowly than the run) have a
+    pooled median whose spread over repeated runs is about 0.5 * sd(Binomial(4, 1/2)) / 4 = 0.125
+    (plus the within-mode error, 0.028). The stated error must match that spread (300 repetitions, 4%
+    sampling error of a sd, 4 chains giving a noisy spread estimate: within 25%), while the
+    ESS-based error alone is about half of it (0.064 here)."""
+    import arviz as az
+
+    rng = np.random.default_rng(11)
+    reps = [rng.standard_normal((4, 500)) + 0.5 * rng.integers(0, 2, size=(4, 1)) for _ in range(300)]
+    stated = np.array([quantile_mcse(r, (0.5,))[0] for r in reps])
+    ess_based = np.array([float(az.mcse(r, method="quantile", prob=0.5)) for r in reps])
+    spread = np.std([np.median(r) for r in reps], ddof=1)
+    assert np.sqrt(np.mean(stated**2)) == pytest.approx(spread, rel=0.25)
+    assert np.sqrt(np.mean(ess_based**2)) < 0.6 * spread
+
+
 def test_the_baseline_folder_is_reused_by_scenarios_and_reports_vulnerable_groups(run):
     """A scenario extending the same baseline takes the posterior from the folder (no refit);
     both reports carry the vulnerable-group table with its representativeness sensitivity."""

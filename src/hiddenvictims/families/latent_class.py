@@ -38,7 +38,7 @@ same density (:mod:`.latent_class_kernel`), which moves between configurations t
 hotter chains. 'nuts' keeps the PyMC model (useful as a cross-check). Either way, when chains
 still disagree the fit says so in its notes, with the per-chain medians of N; when they agree
 on N but not on the configuration (R-hat of the sorted class weights, which do not depend on
-labels), the notes say that N's Monte Carlo error is larger than stated.
+labels), the notes say so, and N's stated Monte Carlo error comes from the chains' spread.
 
 Structural zeros: a list that did not operate in a stratum is masked out of that stratum's
 likelihood (its lambda then follows its prior and plays no role). Strata are fitted one by one
@@ -218,9 +218,10 @@ def configuration_note(n_draws: np.ndarray, class_weight: np.ndarray) -> str | N
     ``class_weight`` is (chain, draw, class). The sorted weights (largest, second, third ...)
     do not depend on class labels, so their R-hat is meaningful. On the UK 2013 six lists the
     third-largest weight had R-hat 1.1 while N's was 1.009: chains switch between
-    configurations (with or without a small class) every ~10,000 iterations, the two differ by
-    a quarter of a posterior sd of N, and N's ESS does not see it; seeds' medians then spread
-    about 5 times more than N's Monte Carlo error says (docs/validation.md).
+    configurations (with or without a small class) every tens of thousands of iterations, the
+    two differ by a third of a posterior sd of N, and N's ESS does not see it; seeds' medians spread
+    3.5 times more than the ESS-based Monte Carlo error of N says, which is why
+    :func:`..core.diagnostics.quantile_mcse` also looks at the chains' own medians.
     """
     import arviz as az
 
@@ -235,9 +236,12 @@ def configuration_note(n_draws: np.ndarray, class_weight: np.ndarray) -> str | N
         f"The mixture configuration mixes slowly: R-hat of the second and third largest class "
         f"weights {rhats[0]:.3f} and {rhats[1]:.3f} (N: {float(az.rhat(n_draws)):.3f}). Chains "
         "move between configurations (for example with or without a small class) less often "
-        "than N's effective sample size suggests, so the Monte Carlo error of N's median and "
-        "interval is larger than stated: compare seeds, or pool them, before quoting N to the "
-        "last few percent (docs/validation.md)."
+        "than N's effective sample size suggests; where the chains' own medians and interval "
+        "ends spread more than that allows, the stated Monte Carlo errors come from their spread, "
+        "but even those can be too small, and a short run can stay near the configuration its "
+        "warm-up ended in. Run longer (more draws) before quoting N to the last few percent: on "
+        "the UK 2013 six lists, runs of 4 x 20,000 draws came out 2% above the default length "
+        "(docs/validation.md)."
     )
 
 

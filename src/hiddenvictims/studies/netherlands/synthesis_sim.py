@@ -7,6 +7,10 @@ self-report with known sensitivity and false-known rate; and "published estimate
 way the Rapporteur's were: from a linked two-list sample of the same population (Chapman's
 estimator with its own standard error). :func:`simulate_evidence` returns evidence rows of the
 same structure as the bundled ``evidence.csv``, so one compiled model fits them all.
+
+:func:`prior_draw` and :func:`simulate_values` instead draw from the model itself (parameters
+from the prior, every evidence row from its likelihood), which is what simulation-based
+calibration of the sampler needs.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .evidence import AGES
+from .synthesis import BETA_PARAMS, Layout, ModelData, SynthesisPriors, expected_counts, row_targets, unpack
 
 YEAR = "year"
 
@@ -123,3 +128,38 @@ def simulate_world(
         rows.append(new)
     frame = pd.DataFrame(rows).reset_index(drop=True)
     return World(years=years, victims=sexual + other, evidence=frame)
+
+
+def prior_draw(layout: Layout, priors: SynthesisPriors, rng: np.random.Generator) -> np.ndarray:
+    """One exact draw of the unconstrained vector from the prior: standard normal for every
+    standardised parameter, the logit of a Beta draw for the Beta-distributed ones."""
+    x = rng.standard_normal(layout.dim)
+    for name in BETA_PARAMS:
+        prior = getattr(priors, name)
+        u = rng.beta(prior.a, prior.b)
+        x[layout.blocks[name].start] = np.log(u) - np.log1p(-u)
+    return x
+
+
+def simulate_values(
+    layout: Layout, priors: SynthesisPriors, x: np.ndarray, data: ModelData, rng: np.random.Generator
+) -> ModelData:
+    """Evidence values drawn from the model's own likelihood at parameters ``x``.
+
+    Counts are log-normal around their expectation with the row's sd, estimates log-normal
+    around truth times exp(bias), the first-disclosure count binomial. An upper bound is a
+    censored observation, not a draw from a density, so bound rows get weight 0. ``data``
+    supplies the theta prior (and is otherwise unchanged)."""
+    ev = layout.evidence
+    q = unpack(x[None], data.as_dict(), layout, priors, np)
+    target, both = (a[0] for a in row_targets(q, expected_counts(q, np), layout, np))
+    value, weight = np.array(ev.value, float), np.ones(len(ev.value))
+    count, est, known = ev.mask("count"), ev.mask("estimate"), ev.mask("known")
+    value[count] = target[count] * np.exp(ev.count_sd[count] * rng.standard_normal(count.sum()))
+    bias = q["estimate_bias"][0]
+    value[est] = target[est] * np.exp(bias + ev.log_sd[est] * rng.standard_normal(est.sum()))
+    weight[ev.mask("upper_bound")] = 0.0
+    share = both[known] / target[known]
+    pi = q["sensitivity"][0] * share + q["false_known"][0] * (1.0 - share)
+    value[known] = rng.binomial(ev.trials[known].astype(np.int64), pi)
+    return ModelData(value=value, weight=weight, theta_mu=data.theta_mu, theta_sd=data.theta_sd)
