@@ -34,8 +34,8 @@ def quantile_mcse(draws: np.ndarray, probs: tuple[float, ...]) -> list[float]:
     a single chain.
 
     ArviZ's ESS-based error, unless the chains' own quantiles spread more than it allows. Why:
-    when chains move between posterior modes (mixture configurations) only every few thousand
-    iterations, each chain spends its run mostly in one of them; N's autocorrelation within a
+    when chains move between posterior modes (mixture configurations) only every several
+    thousand iterations or more, each chain spends its run mostly in one of them; N's autocorrelation within a
     chain is then short and its ESS large, but the chains' medians differ, and so would the
     medians of repeated runs. The spread of the m chains' quantiles, sd / sqrt(m), estimates the
     error of the pooled quantile directly (batch means with chains as batches). For chains that
