@@ -174,11 +174,10 @@ def dutch_synthesis_ranks(replicates: int, fit_theta_shift: float = 0.0) -> dict
     prior the fit uses away from the one the data came from: a miscalibrated fit, for checking
     that the test notices one."""
     from hiddenvictims.studies.netherlands.synthesis import SynthesisSpec
-    from hiddenvictims.studies.netherlands.synthesis_fit import compile_fit, expected_n, prepare, quantities
+    from hiddenvictims.studies.netherlands.synthesis_fit import compile_fit, prepare, quantities
     from hiddenvictims.studies.netherlands.synthesis_sim import prior_draw, simulate_values
 
-    report = (2019, 2020, 2021)
-    prep = prepare(SynthesisSpec(), report)
+    prep = prepare(SynthesisSpec(), (2019, 2020, 2021))
     layout, priors = prep.layout, prep.spec.priors
     t = layout.years.index(2020)
     run = compile_fit(prep, chains=2, tune=500, draws=500, target_accept=0.9)
@@ -191,8 +190,7 @@ def dutch_synthesis_ranks(replicates: int, fit_theta_shift: float = 0.0) -> dict
         true_q, true_e = quantities(prep, x[None], data)
         fit_data = replace(data, theta_mu=data.theta_mu + fit_theta_shift * data.theta_sd)
         res = run(fit_data, rep)
-        q, _ = quantities(prep, res.position, fit_data)
-        n = expected_n(prep, res.position, fit_data, report)
+        q, e = quantities(prep, res.position, fit_data)
         truth = {
             "Dutch victims": true_e["N"][0, :, t].sum(),
             "Dutch minors": true_e["N"][0, 0, t],
@@ -201,8 +199,8 @@ def dutch_synthesis_ranks(replicates: int, fit_theta_shift: float = 0.0) -> dict
             "estimate bias": true_q["estimate_bias"][0],
         }
         draws = {
-            "Dutch victims": n["Dutch victims"][..., 1],
-            "Dutch minors": n["Dutch minors"][..., 1],
+            "Dutch victims": e["N"][..., t].sum(axis=-1),
+            "Dutch minors": e["N"][..., 0, t],
             "register coverage": q["register_coverage"][..., 1, t],
             "theta": q["theta"],
             "estimate bias": q["estimate_bias"],

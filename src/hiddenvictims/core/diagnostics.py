@@ -35,13 +35,14 @@ def quantile_mcse(draws: np.ndarray, probs: tuple[float, ...]) -> list[float]:
 
     ArviZ's ESS-based error, unless the chains' own quantiles spread more than it allows. Why:
     when chains move between posterior modes (mixture configurations) only every several
-    thousand iterations or more, each chain spends its run mostly in one of them; N's autocorrelation within a
-    chain is then short and its ESS large, but the chains' medians differ, and so would the
-    medians of repeated runs. The spread of the m chains' quantiles, sd / sqrt(m), estimates the
-    error of the pooled quantile directly (batch means with chains as batches). For chains that
-    mix well its square is the ESS-based variance times chi-square(m - 1) / (m - 1), so it is used
-    only when it exceeds that variance by more than the 95% point of that ratio (about 5% of
-    well-mixed runs, where it is then an unbiased estimate too)."""
+    thousand iterations or more, each chain spends its run mostly in one of them; N's
+    autocorrelation within a chain is then short and its ESS large, but the chains' medians
+    differ, and so would the medians of repeated runs. The spread of the m chains' quantiles,
+    sd / sqrt(m), estimates the error of the pooled quantile directly (batch means with chains
+    as batches). For chains that mix well its square is the ESS-based variance times
+    chi-square(m - 1) / (m - 1), so it is used only when it exceeds that variance by more than
+    the 95% point of that ratio (about 5% of well-mixed runs, where it is then an unbiased
+    estimate too)."""
     if draws.ndim != 2 or draws.shape[0] < 2 or not np.isfinite(draws).all():
         return [float("nan")] * len(probs)
     import arviz as az  # here, not at import: importing ArviZ takes seconds (--dry-run)

@@ -219,8 +219,8 @@ def configuration_note(n_draws: np.ndarray, class_weight: np.ndarray) -> str | N
     do not depend on class labels, so their R-hat is meaningful. On the UK 2013 six lists the
     third-largest weight had R-hat 1.1 while N's was 1.009: chains switch between
     configurations (with or without a small class) every tens of thousands of iterations, the
-    two differ by a third of a posterior sd of N, and N's ESS does not see it; seeds' medians spread
-    3.5 times more than the ESS-based Monte Carlo error of N says, which is why
+    two differ by a third of a posterior sd of N, and N's ESS does not see it; seeds' medians
+    spread 3.5 times more than the ESS-based Monte Carlo error of N says, which is why
     :func:`..core.diagnostics.quantile_mcse` also looks at the chains' own medians.
     """
     import arviz as az
