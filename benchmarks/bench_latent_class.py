@@ -109,6 +109,13 @@ def lcmcr_run(seed: int) -> dict:
     }
 
 
+def third_largest_weight(est) -> np.ndarray:
+    """(chain, draw) draws of the third-largest class weight: a label-free view of the mixture
+    configuration (see latent_class.configuration_note)."""
+    weights = est.idata.posterior["class_weight"].isel(stratum=0).transpose("chain", "draw", ...).values
+    return ranked_weights(weights)[..., 2]
+
+
 def timed_fit(table, settings: SamplerSettings, spec: LatentClassSpec = SPEC) -> dict:
     start = time.perf_counter()
     est = fit(table, spec, settings)
@@ -118,8 +125,7 @@ def timed_fit(table, settings: SamplerSettings, spec: LatentClassSpec = SPEC) ->
     row = est.summary().set_index("quantity").loc["N"]
     n_draws = est.posterior["N"].values
     stats = est.idata.sample_stats
-    weights = est.idata.posterior["class_weight"].isel(stratum=0).transpose("chain", "draw", ...).values
-    third = ranked_weights(weights)[..., 2]
+    third = third_largest_weight(est)
     return {
         "seed": settings.seed,
         "wall_s": round(wall, 2),

@@ -88,7 +88,7 @@ def test_delayed_rejection_samples_a_scale_the_step_size_cannot():
     limit). The retry with a 4x smaller step is stable, and its delayed-rejection acceptance
     keeps the target exact: the moments match within Monte Carlo error (from the ESS).
     Without the retry the chains never move."""
-    settings = TemperingSettings(temperatures=1, trajectory=1.0, max_leapfrog=64)
+    settings = TemperingSettings(temperatures=1, trajectory=1.0, max_leapfrog=64, retry_factor=4)
     init = np.random.default_rng(0).normal(size=(4, 1, 2)) * NARROW_SDS
     res = parallel_tempering(narrow_gaussian, init, 3000, 0, settings, np.random.default_rng(1))
     assert res.diverging_first.mean() > 0.9

@@ -187,7 +187,10 @@ class LatentClassSpec(Strict):
     temperatures from 1 down to ``min_beta`` with HMC moves of length ``trajectory`` (in posterior
     standard deviations) and at most ``max_leapfrog`` steps, keeping one draw every ``thin``
     iterations (short moves and more of them: more swaps, so more mode changes, per second), and
-    moves between mixture configurations that NUTS chains cannot leave; 'nuts' samples the
+    moves between mixture configurations that NUTS chains cannot leave; after every HMC move it
+    tries ``relabel`` exchanges of two classes (exact Metropolis-Hastings; the stick-breaking
+    prior is not label-exchangeable, so without them a chain keeps the class order its warm-up
+    ended in; 0 turns them off); 'nuts' samples the
     PyMC model with NUTS. ``target_accept``, when set, replaces the sampler settings' as the
     step-size target of either sampler (None keeps the sampler settings').
     """
@@ -206,6 +209,7 @@ class LatentClassSpec(Strict):
     trajectory: float = Field(1.0, ge=0.01, le=100)
     max_leapfrog: int = Field(64, ge=1, le=4096)
     thin: int = Field(2, ge=1, le=1000)
+    relabel: int = Field(3, ge=0, le=100)
     target_accept: float | None = Field(None, gt=0, lt=1)
 
 

@@ -31,6 +31,7 @@ import numba as nb
 import numpy as np
 
 from ..core.table import pattern_matrix
+from .latent_class_relabel import relabel
 
 #: Fast-math flags that keep inf and NaN semantics (log1mexp at 0 and empty classes need them).
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -251,6 +252,8 @@ class LatentClassDensity:
     alpha_rate: float
     capture_a: float
     capture_b: float
+    #: Label-switching moves per iteration (:mod:`.latent_class_relabel`); 0 turns them off.
+    relabel_tries: int = 3
 
     @property
     def dim(self) -> int:
@@ -302,6 +305,18 @@ class LatentClassDensity:
             self.n_lists,
             self.n_classes,
         )
+
+    def extra_move(self, x: np.ndarray, beta: np.ndarray, state, rng: np.random.Generator):
+        """Label-switching moves (the hook :func:`..inference.tempering.parallel_tempering` calls
+        after each HMC move): returns (x, state, moves accepted per row)."""
+        if self.relabel_tries == 0 or self.n_classes < 2:
+            return x, state, np.zeros(len(x), dtype=np.int64)
+        x, accepted = relabel(
+            x, self.n_lists, self.n_classes, self.alpha_shape, self.alpha_rate, self.relabel_tries, rng
+        )
+        if accepted.any():
+            state = self(x, beta)
+        return x, state, accepted
 
     def prior_draws(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Exact draws from the prior (alpha drawn, then sticks s_k ~ Exponential(alpha))."""
