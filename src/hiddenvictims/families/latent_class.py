@@ -362,7 +362,7 @@ def retry_note(res, factor: int) -> str:
         return "No HMC move diverged."
     return (
         f"{first} of {res.diverging.size:,} HMC moves diverged at the adapted step size and were "
-        f"retried with a {factor}x smaller step (delayed rejection): {int(res.retry_accepted.sum())} "
+        f"retried with the step divided by {factor} (delayed rejection): {int(res.retry_accepted.sum())} "
         f"retries accepted, {left} diverged again."
     )
 
