@@ -314,8 +314,11 @@ class LatentClassDensity:
         x, accepted = relabel(
             x, self.n_lists, self.n_classes, self.alpha_shape, self.alpha_rate, self.relabel_tries, rng
         )
-        if accepted.any():
-            state = self(x, beta)
+        rows = np.flatnonzero(accepted)
+        if len(rows):  # only the exchanged rows have a new density and gradient
+            state = tuple(a.copy() for a in state)
+            for a, b in zip(state, self(x[rows], beta[rows]), strict=True):
+                a[rows] = b
         return x, state, accepted
 
     def prior_draws(self, rng: np.random.Generator, size: int) -> np.ndarray:
